@@ -1,0 +1,354 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Replay: recompute the PCR values a log produces, by the rules of ima_add_template_entry() and
+ * ima_pcr_extend() (ima_queue.c) since Linux 5.8: every bank is extended with its own hash of the
+ * template data; a violation (all-zero template digest) is extended as all 0xFF. Before 5.8 the
+ * SHA-1 template digest, zero-padded, went into every bank.
+ *
+ * Each bank is an independent hash chain, so banks replay in parallel: the reader parses a
+ * batch of records, then one job per bank runs over the whole batch. The job of the log's own
+ * bank also checks every record's header digest, which is the same hash.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define BATCH 8192
+
+/* One hash chain per bank, and where its PCRs first match the expected values. */
+struct job {
+	enum imalog_hash alg;
+	size_t size;
+	bool extend;		/* false: a job that only checks header digests */
+	bool check_header;
+	bool pre_5_8;
+	struct hash_ctx *ctx, *sha1;
+	uint8_t pcr[IMALOG_MAX_PCRS][IMALOG_MAX_DIGEST];
+	const uint8_t *expected[IMALOG_MAX_PCRS];
+	int64_t from[IMALOG_MAX_PCRS], until[IMALOG_MAX_PCRS];	/* prefix lengths, -1 unset */
+	const struct imalog_record *bad;
+	/* the batch being run */
+	const struct imalog_record *recs;
+	size_t n;
+};
+
+struct imalog_replay {
+	struct imalog_replay_options opts;
+	struct job *job[IMALOG_HASH_COUNT + 1];
+	unsigned int njobs;
+	bool configured;	/* the header-check job depends on the first record's bank */
+	uint64_t records, violations, used;
+	bool failed;
+	uint64_t bad_index, bad_offset;
+	struct imalog_record *batch;
+};
+
+static struct job *job_new(enum imalog_hash alg, const struct imalog_replay_options *o)
+{
+	struct job *j = calloc(1, sizeof(*j));
+
+	if (!j)
+		return NULL;
+	j->alg = alg;
+	j->size = imalog_hash_size(alg);
+	j->extend = true;
+	j->pre_5_8 = o->pre_5_8;
+	j->ctx = hash_ctx_new(alg);
+	j->sha1 = o->pre_5_8 ? hash_ctx_new(IMALOG_SHA1) : NULL;
+	if (!j->ctx || (o->pre_5_8 && !j->sha1)) {
+		hash_ctx_free(j->ctx);
+		hash_ctx_free(j->sha1);
+		free(j);
+		return NULL;
+	}
+	for (unsigned int p = 0; p < IMALOG_MAX_PCRS; p++) {
+		static const uint8_t zero[IMALOG_MAX_DIGEST];
+
+		j->expected[p] = o->expected ? imalog_pcrs_get(o->expected, p, alg) : NULL;
+		j->from[p] = j->expected[p] && !memcmp(j->expected[p], zero, j->size) ? 0 : -1;
+		j->until[p] = -1;
+	}
+	return j;
+}
+
+static void job_free(struct job *j)
+{
+	if (!j)
+		return;
+	hash_ctx_free(j->ctx);
+	hash_ctx_free(j->sha1);
+	free(j);
+}
+
+/* The digest a record extends into this job's bank. */
+static void job_digest(struct job *j, const struct imalog_record *r, uint8_t *out)
+{
+	if (!j->pre_5_8) {
+		if (r->violation)
+			memset(out, 0xff, j->size);
+		else
+			record_template_hash(j->ctx, r, out);
+		return;
+	}
+	memset(out, 0, j->size);
+	if (r->violation)
+		memset(out, 0xff, 20);
+	else
+		record_template_hash(j->sha1, r, out);
+}
+
+/* Track the first range of prefix lengths over which @p holds its expected value. */
+static void job_match(struct job *j, unsigned int p, uint64_t prefix)
+{
+	if (j->from[p] >= 0) {
+		if (j->until[p] < 0)
+			j->until[p] = (int64_t)prefix - 1;
+	} else if (!memcmp(j->pcr[p], j->expected[p], j->size)) {
+		j->from[p] = (int64_t)prefix;
+	}
+}
+
+static void extend(struct job *j, unsigned int p, const uint8_t *digest)
+{
+	hash_init(j->ctx);
+	hash_update(j->ctx, j->pcr[p], j->size);
+	hash_update(j->ctx, digest, j->size);
+	hash_final(j->ctx, j->pcr[p]);
+}
+
+static void *job_run(void *arg)
+{
+	struct job *j = arg;
+	uint8_t digest[IMALOG_MAX_DIGEST];
+
+	for (size_t i = 0; i < j->n && !j->bad; i++) {
+		const struct imalog_record *r = &j->recs[i];
+
+		if (!j->extend) {
+			if (!r->violation)
+				record_template_hash(j->ctx, r, digest);
+		} else {
+			job_digest(j, r, digest);
+		}
+		if (j->check_header && !r->violation && memcmp(digest, r->digest, r->digest_len)) {
+			j->bad = r;
+			break;
+		}
+		if (!j->extend)
+			continue;
+		extend(j, r->pcr, digest);
+		if (j->expected[r->pcr])
+			job_match(j, r->pcr, r->index + 1);
+	}
+	return NULL;
+}
+
+PUBLIC int imalog_replay_new(const struct imalog_replay_options *opts, imalog_replay **ret)
+{
+	imalog_replay *rp;
+
+	if (!opts->banks || opts->banks >> IMALOG_HASH_COUNT)
+		return -EINVAL;
+	rp = calloc(1, sizeof(*rp));
+	if (!rp)
+		return -ENOMEM;
+	rp->opts = *opts;
+	for (int a = 0; a < IMALOG_HASH_COUNT; a++) {
+		if (!(opts->banks & 1u << a))
+			continue;
+		rp->job[rp->njobs] = job_new((enum imalog_hash)a, opts);
+		if (!rp->job[rp->njobs++]) {
+			imalog_replay_free(rp);
+			return imalog_hash_size((enum imalog_hash)a) ? -EOPNOTSUPP : -EINVAL;
+		}
+	}
+	*ret = rp;
+	return 0;
+}
+
+PUBLIC void imalog_replay_free(imalog_replay *rp)
+{
+	if (!rp)
+		return;
+	for (unsigned int i = 0; i < rp->njobs; i++)
+		job_free(rp->job[i]);
+	free(rp->batch);
+	free(rp);
+}
+
+/* Give the header check to the job that computes the same hash, or to a job of its own. */
+static int configure(imalog_replay *rp, enum imalog_hash log_bank)
+{
+	struct imalog_replay_options o = rp->opts;
+	struct job *j;
+
+	rp->configured = true;
+	for (unsigned int i = 0; i < rp->njobs; i++) {
+		j = rp->job[i];
+		if (j->pre_5_8 ? log_bank == IMALOG_SHA1 : j->alg == log_bank) {
+			j->check_header = true;
+			return 0;
+		}
+	}
+	o.pre_5_8 = false;
+	o.expected = NULL;
+	j = job_new(log_bank, &o);
+	if (!j)
+		return -ENOMEM;
+	j->extend = false;
+	j->check_header = true;
+	rp->job[rp->njobs++] = j;
+	return 0;
+}
+
+static unsigned int worker_count(const imalog_replay *rp)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned int n = rp->opts.threads ? rp->opts.threads : (cpus > 0 ? (unsigned int)cpus : 1);
+
+	return n < rp->njobs ? n : rp->njobs;
+}
+
+static void *worker(void *arg)
+{
+	struct job **jobs = arg;
+
+	for (; *jobs; jobs++)
+		job_run(*jobs);
+	return NULL;
+}
+
+/* Run every job over the batch: jobs are dealt round-robin to the workers, the caller is one. */
+static int run_jobs(imalog_replay *rp, const struct imalog_record *recs, size_t n)
+{
+	struct job *lists[IMALOG_HASH_COUNT + 1][IMALOG_HASH_COUNT + 2] = { { 0 } };
+	pthread_t tid[IMALOG_HASH_COUNT + 1];
+	unsigned int nw = worker_count(rp), started = 1;
+
+	for (unsigned int i = 0; i < rp->njobs; i++) {
+		rp->job[i]->recs = recs;
+		rp->job[i]->n = n;
+		lists[i % nw][i / nw] = rp->job[i];
+	}
+	for (unsigned int w = 1; w < nw; w++) {
+		if (pthread_create(&tid[w], NULL, worker, lists[w]) != 0)
+			break;
+		started++;
+	}
+	for (unsigned int w = started; w < nw; w++)
+		worker(lists[w]);	/* no thread: do its share here */
+	worker(lists[0]);
+	for (unsigned int w = 1; w < started; w++)
+		pthread_join(tid[w], NULL);
+	return 0;
+}
+
+static int replay_batch(imalog_replay *rp, const struct imalog_record *recs, size_t n)
+{
+	const struct imalog_record *bad = NULL;
+	int r;
+
+	if (rp->failed)
+		return -EBADMSG;
+	if (!rp->configured && (r = configure(rp, recs[0].digest_alg)) < 0)
+		return r;
+	run_jobs(rp, recs, n);
+	for (unsigned int i = 0; i < rp->njobs; i++)
+		if (rp->job[i]->bad && (!bad || rp->job[i]->bad->index < bad->index))
+			bad = rp->job[i]->bad;
+	for (size_t i = 0; i < n && (!bad || &recs[i] < bad); i++) {
+		rp->records++;
+		rp->violations += recs[i].violation;
+		rp->used |= UINT64_C(1) << recs[i].pcr;
+	}
+	if (!bad)
+		return 0;
+	rp->failed = true;
+	rp->bad_index = bad->index;
+	rp->bad_offset = bad->offset;
+	return -EBADMSG;
+}
+
+PUBLIC int imalog_replay_record(imalog_replay *rp, const imalog_record *r)
+{
+	return replay_batch(rp, r, 1);
+}
+
+PUBLIC int imalog_replay_reader(imalog_replay *rp, imalog_reader *rd)
+{
+	int n, r;
+
+	if (!rp->batch && !(rp->batch = calloc(BATCH, sizeof(*rp->batch))))
+		return -ENOMEM;
+	while ((n = reader_next_batch(rd, rp->batch, BATCH)) > 0)
+		if ((r = replay_batch(rp, rp->batch, (size_t)n)) < 0)
+			return r;
+	return n;
+}
+
+PUBLIC uint64_t imalog_replay_records(const imalog_replay *rp)
+{
+	return rp->records;
+}
+
+PUBLIC uint64_t imalog_replay_violations(const imalog_replay *rp)
+{
+	return rp->violations;
+}
+
+static const struct job *find_job(const imalog_replay *rp, enum imalog_hash alg)
+{
+	for (unsigned int i = 0; i < rp->njobs; i++)
+		if (rp->job[i]->alg == alg && rp->job[i]->extend)
+			return rp->job[i];
+	return NULL;
+}
+
+PUBLIC const uint8_t *imalog_replay_pcr(const imalog_replay *rp, unsigned int pcr,
+					enum imalog_hash alg)
+{
+	const struct job *j = find_job(rp, alg);
+
+	return j && pcr < IMALOG_MAX_PCRS ? j->pcr[pcr] : NULL;
+}
+
+PUBLIC bool imalog_replay_pcr_used(const imalog_replay *rp, unsigned int pcr)
+{
+	return pcr < IMALOG_MAX_PCRS && (rp->used >> pcr & 1);
+}
+
+PUBLIC bool imalog_replay_bad_record(const imalog_replay *rp, uint64_t *ret_index,
+				     uint64_t *ret_offset)
+{
+	if (!rp->failed)
+		return false;
+	*ret_index = rp->bad_index;
+	*ret_offset = rp->bad_offset;
+	return true;
+}
+
+/* Intersect, over every used PCR with an expected value, the ranges where each one matches. */
+PUBLIC int imalog_replay_match(const imalog_replay *rp, uint64_t *ret_prefix)
+{
+	int64_t lo = 0, hi = (int64_t)rp->records;
+
+	for (unsigned int i = 0; i < rp->njobs; i++) {
+		const struct job *j = rp->job[i];
+
+		for (unsigned int p = 0; j->extend && p < IMALOG_MAX_PCRS; p++) {
+			if (!j->expected[p] || !imalog_replay_pcr_used(rp, p))
+				continue;
+			if (j->from[p] < 0)
+				return 0;
+			lo = j->from[p] > lo ? j->from[p] : lo;
+			if (j->until[p] >= 0 && j->until[p] < hi)
+				hi = j->until[p];
+		}
+	}
+	if (lo > hi)
+		return 0;
+	*ret_prefix = (uint64_t)lo;
+	return 1;
+}
