@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef IMALOG_TOOL_H
+#define IMALOG_TOOL_H
+
+#include <stdio.h>
+
+#include "imalog.h"
+
+/* Exit codes, the same for every subcommand (imalog(1)). */
+enum {
+	EXIT_VERIFIED = 0,
+	EXIT_FAILED = 1,	/* the log or a record does not verify */
+	EXIT_UNUSABLE = 2,	/* bad input or usage */
+};
+
+/* Options every subcommand that reads a log accepts. */
+struct input {
+	const char *path;
+	struct imalog_reader_options opts;
+	bool have_input_format, have_log_bank, have_order;
+	int fd;
+	imalog_reader *reader;
+};
+
+#define INPUT_LONG_OPTIONS                                                                         \
+	{ "input-format", required_argument, NULL, 0x100 },                                        \
+	{ "log-bank", required_argument, NULL, 0x101 },                                            \
+	{ "byte-order", required_argument, NULL, 0x102 },                                          \
+	{ "allow-partial", no_argument, NULL, 0x103 },                                             \
+	{ "allow-unknown-templates", no_argument, NULL, 0x104 }
+
+/* 1 if @opt was one of INPUT_LONG_OPTIONS, 0 if not, -1 on a bad argument (reported). */
+int input_option(struct input *in, int opt, const char *arg);
+/* Open the file (or stdin for "-", or the running kernel's list when NULL). */
+int input_open(struct input *in, const char *path);
+void input_close(struct input *in);
+/* Report a reader error with file, record index and byte offset; returns EXIT_UNUSABLE. */
+int input_error(const struct input *in, int err);
+const char *input_name(const struct input *in);
+
+/* Add the expected values named by one --pcrs SPEC; errors are reported. */
+int load_pcr_spec(imalog_pcrs *p, const char *spec);
+/* Replay all of @in; reports failures and returns the exit code (0 with *ret set). */
+int replay_input(struct input *in, const struct imalog_replay_options *o, imalog_replay **ret);
+int parse_banks(const char *list, uint32_t *ret);
+void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+int cmd_show(int argc, char **argv);
+int cmd_replay(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+
+#endif
