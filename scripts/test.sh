@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Everything CI runs: install, build, unit and golden tests, the same under ASan+UBSan and
+# valgrind, fuzz corpora, the evmctl cross-check and the QEMU kernel tests.
+# Ends with "N passed, N failed"; exits non-zero if anything failed.
+#   scripts/test.sh [--quick]     --quick: no kernel tests
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+quick=0
+[ "${1:-}" = --quick ] && quick=1
+
+passed=0 failed=0
+failures=()
+
+note() { printf '\n=== %s\n' "$*"; }
+
+# Count a meson test run from its summary lines.
+count_meson() {
+	local log=$1 ok fail
+	ok=$(awk '/^Ok:/ {print $2}' "$log" | tail -1)
+	fail=$(awk '/^(Fail|Timeout|Unexpected Pass):/ {s += $NF} END {print s + 0}' "$log")
+	passed=$((passed + ${ok:-0}))
+	failed=$((failed + fail))
+	[ "$fail" -eq 0 ] || failures+=("$2")
+}
+
+# Count a script that prints "PASS: x" / "FAIL: x" lines.
+count_lines() {
+	local log=$1 p f
+	p=$(grep -c '^PASS: ' "$log" || true)
+	f=$(grep -c '^FAIL: ' "$log" || true)
+	passed=$((passed + p))
+	failed=$((failed + f))
+	[ "$f" -eq 0 ] || failures+=("$2")
+}
+
+# A step that must succeed but has no count of its own.
+step() {
+	local name=$1
+	shift
+	if "$@"; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1))
+		failures+=("$name")
+	fi
+}
+
+logs=$top/build/test-logs
+note "dependencies"
+if [ $quick -eq 1 ]; then scripts/install-deps.sh; else scripts/install-deps.sh --kernel; fi
+
+note "build"
+[ -d build ] || meson setup build --werror
+ninja -C build
+mkdir -p "$logs"
+
+note "unit and golden tests"
+meson test -C build --print-errorlogs 2>&1 | tee "$logs/meson.log" || true
+count_meson "$logs/meson.log" "meson tests"
+
+note "valgrind (unit and golden tests)"
+vg="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite"
+meson test -C build --suite unit --wrapper "$vg" --print-errorlogs 2>&1 |
+	tee "$logs/valgrind-unit.log" || true
+count_meson "$logs/valgrind-unit.log" "valgrind unit"
+IMALOG_WRAPPER=$vg meson test -C build --suite golden --print-errorlogs 2>&1 |
+	tee "$logs/valgrind-golden.log" || true
+count_meson "$logs/valgrind-golden.log" "valgrind golden"
+
+note "ASan + UBSan build, every test again, fuzzers on their corpora"
+[ -d build-asan ] || CC=clang meson setup build-asan -Db_sanitize=address,undefined \
+	-Db_lundef=false -Dfuzzing=true -Dbuildtype=debug
+ninja -C build-asan
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	meson test -C build-asan --print-errorlogs 2>&1 | tee "$logs/asan.log" || true
+count_meson "$logs/asan.log" "ASan+UBSan tests"
+
+if [ -x tests/evmctl/crosscheck.sh ]; then
+	note "cross-check with evmctl"
+	IMALOG=$top/build/src/tool/imalog tests/evmctl/crosscheck.sh 2>&1 |
+		tee "$logs/evmctl.log" || true
+	count_lines "$logs/evmctl.log" "evmctl cross-check"
+fi
+
+if [ $quick -eq 0 ] && [ -x tests/kernel/run-tests.sh ]; then
+	note "kernel tests under QEMU"
+	IMALOG=$top/build/src/tool/imalog tests/kernel/run-tests.sh 2>&1 |
+		tee "$logs/kernel.log" || true
+	count_lines "$logs/kernel.log" "kernel tests"
+fi
+
+echo
+[ ${#failures[@]} -eq 0 ] || echo "failed: ${failures[*]}"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
