@@ -122,9 +122,9 @@ static int refill(imalog_reader *rd)
 /* Parse one record at the buffer's start into @r, using scratch from scratch_used on. */
 static ptrdiff_t parse_one(imalog_reader *rd, struct imalog_record *r)
 {
+	uint8_t *scratch = rd->scratch ? rd->scratch + rd->scratch_used : NULL;
 	ptrdiff_t n = imalog_parse_record(&rd->opts.format, rd->buf + rd->start, rd->end - rd->start,
-					  rd->scratch + rd->scratch_used,
-					  rd->scratch_cap - rd->scratch_used, r);
+					  scratch, rd->scratch_cap - rd->scratch_used, r);
 
 	if (n > 0 && !r->tmpl->known && !rd->opts.allow_unknown_templates)
 		return -EOPNOTSUPP;
