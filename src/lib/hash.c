@@ -65,31 +65,35 @@ PUBLIC int imalog_hash_from_name(const char *name, enum imalog_hash *ret_alg)
 
 PUBLIC bool imalog_hash_available(enum imalog_hash alg)
 {
-	struct hash_ctx *c = hash_ctx_new(alg);
+	struct hash_ctx *c = NULL;
+	int r = hash_ctx_new(alg, &c);
 
 	hash_ctx_free(c);
-	return c != NULL;
+	return r == 0;
 }
 
-struct hash_ctx *hash_ctx_new(enum imalog_hash alg)
+int hash_ctx_new(enum imalog_hash alg, struct hash_ctx **ret)
 {
 	struct hash_ctx *c;
 
 	if ((unsigned int)alg >= IMALOG_HASH_COUNT)
-		return NULL;
+		return -EINVAL;
 	c = calloc(1, sizeof(*c));
 	if (!c)
-		return NULL;
+		return -ENOMEM;
 	c->alg = alg;
 	if (alg == IMALOG_SM3_256) {
-		c->md = EVP_MD_fetch(NULL, hashes[alg].evp_name, NULL);
 		c->evp = EVP_MD_CTX_new();
-		if (!c->md || !c->evp) {
+		c->md = EVP_MD_fetch(NULL, hashes[alg].evp_name, NULL);
+		if (!c->evp || !c->md) {
+			int r = c->evp ? -EOPNOTSUPP : -ENOMEM;
+
 			hash_ctx_free(c);
-			return NULL;
+			return r;
 		}
 	}
-	return c;
+	*ret = c;
+	return 0;
 }
 
 void hash_ctx_free(struct hash_ctx *c)

@@ -100,7 +100,8 @@ static inline void put_u32(uint8_t *p, uint32_t v, enum imalog_byte_order o)
 /* ---- hashing (hash.c) ---- */
 
 struct hash_ctx;
-struct hash_ctx *hash_ctx_new(enum imalog_hash alg);
+/* -EOPNOTSUPP when the crypto backend lacks the algorithm. */
+int hash_ctx_new(enum imalog_hash alg, struct hash_ctx **ret);
 void hash_ctx_free(struct hash_ctx *c);
 void hash_init(struct hash_ctx *c);
 void hash_update(struct hash_ctx *c, const void *data, size_t len);

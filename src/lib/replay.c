@@ -45,34 +45,6 @@ struct imalog_replay {
 	struct imalog_record *batch;
 };
 
-static struct job *job_new(enum imalog_hash alg, const struct imalog_replay_options *o)
-{
-	struct job *j = calloc(1, sizeof(*j));
-
-	if (!j)
-		return NULL;
-	j->alg = alg;
-	j->size = imalog_hash_size(alg);
-	j->extend = true;
-	j->pre_5_8 = o->pre_5_8;
-	j->ctx = hash_ctx_new(alg);
-	j->sha1 = o->pre_5_8 ? hash_ctx_new(IMALOG_SHA1) : NULL;
-	if (!j->ctx || (o->pre_5_8 && !j->sha1)) {
-		hash_ctx_free(j->ctx);
-		hash_ctx_free(j->sha1);
-		free(j);
-		return NULL;
-	}
-	for (unsigned int p = 0; p < IMALOG_MAX_PCRS; p++) {
-		static const uint8_t zero[IMALOG_MAX_DIGEST];
-
-		j->expected[p] = o->expected ? imalog_pcrs_get(o->expected, p, alg) : NULL;
-		j->from[p] = j->expected[p] && !memcmp(j->expected[p], zero, j->size) ? 0 : -1;
-		j->until[p] = -1;
-	}
-	return j;
-}
-
 static void job_free(struct job *j)
 {
 	if (!j)
@@ -80,6 +52,32 @@ static void job_free(struct job *j)
 	hash_ctx_free(j->ctx);
 	hash_ctx_free(j->sha1);
 	free(j);
+}
+
+static int job_new(enum imalog_hash alg, const struct imalog_replay_options *o, struct job **ret)
+{
+	static const uint8_t zero[IMALOG_MAX_DIGEST];
+	struct job *j = calloc(1, sizeof(*j));
+	int r;
+
+	if (!j)
+		return -ENOMEM;
+	j->alg = alg;
+	j->size = imalog_hash_size(alg);
+	j->extend = true;
+	j->pre_5_8 = o->pre_5_8;
+	if ((r = hash_ctx_new(alg, &j->ctx)) < 0 ||
+	    (o->pre_5_8 && (r = hash_ctx_new(IMALOG_SHA1, &j->sha1)) < 0)) {
+		job_free(j);
+		return r;
+	}
+	for (unsigned int p = 0; p < IMALOG_MAX_PCRS; p++) {
+		j->expected[p] = o->expected ? imalog_pcrs_get(o->expected, p, alg) : NULL;
+		j->from[p] = j->expected[p] && !memcmp(j->expected[p], zero, j->size) ? 0 : -1;
+		j->until[p] = -1;
+	}
+	*ret = j;
+	return 0;
 }
 
 /* The digest a record extends into this job's bank. */
@@ -156,13 +154,16 @@ PUBLIC int imalog_replay_new(const struct imalog_replay_options *opts, imalog_re
 		return -ENOMEM;
 	rp->opts = *opts;
 	for (int a = 0; a < IMALOG_HASH_COUNT; a++) {
+		int r;
+
 		if (!(opts->banks & 1u << a))
 			continue;
-		rp->job[rp->njobs] = job_new((enum imalog_hash)a, opts);
-		if (!rp->job[rp->njobs++]) {
+		r = job_new((enum imalog_hash)a, opts, &rp->job[rp->njobs]);
+		if (r < 0) {
 			imalog_replay_free(rp);
-			return imalog_hash_size((enum imalog_hash)a) ? -EOPNOTSUPP : -EINVAL;
+			return r;
 		}
+		rp->njobs++;
 	}
 	*ret = rp;
 	return 0;
@@ -183,23 +184,24 @@ static int configure(imalog_replay *rp, enum imalog_hash log_bank)
 {
 	struct imalog_replay_options o = rp->opts;
 	struct job *j;
+	int r;
 
-	rp->configured = true;
 	for (unsigned int i = 0; i < rp->njobs; i++) {
 		j = rp->job[i];
 		if (j->pre_5_8 ? log_bank == IMALOG_SHA1 : j->alg == log_bank) {
 			j->check_header = true;
+			rp->configured = true;
 			return 0;
 		}
 	}
 	o.pre_5_8 = false;
 	o.expected = NULL;
-	j = job_new(log_bank, &o);
-	if (!j)
-		return -ENOMEM;
+	if ((r = job_new(log_bank, &o, &j)) < 0)
+		return r;
 	j->extend = false;
 	j->check_header = true;
 	rp->job[rp->njobs++] = j;
+	rp->configured = true;
 	return 0;
 }
 
