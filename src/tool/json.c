@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <json-c/json.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,6 +45,42 @@ static void add_digest_algo(json_object *o, const struct imalog_field *f)
 	json_object_object_add(o, "digest", hex_string(f->data + slen + 1, f->len - slen - 1));
 }
 
+/* Well-formed UTF-8 (RFC 3629): JSON strings cannot carry other bytes. */
+static bool valid_utf8(const uint8_t *s, size_t len)
+{
+	for (size_t i = 0; i < len;) {
+		uint8_t c = s[i];
+		size_t n = c < 0x80 ? 0 : (c & 0xe0) == 0xc0 ? 1 : (c & 0xf0) == 0xe0 ? 2
+			 : (c & 0xf8) == 0xf0 ? 3 : 4;
+		uint32_t cp = n == 0 ? c : c & (0x3f >> n);
+
+		if (n == 4 || n > len - i - 1)
+			return false;
+		for (size_t k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		i += n + 1;
+	}
+	return true;
+}
+
+/* A string field as text, or as hex when its bytes are not UTF-8 (file names need not be). */
+static void add_string(json_object *o, const struct imalog_field *f)
+{
+	size_t len = strnlen((const char *)f->data, f->len);
+
+	if (valid_utf8(f->data, len))
+		json_object_object_add(o, "value", json_object_new_string_len(
+						(const char *)f->data, (int)len));
+	else
+		json_object_object_add(o, "hex", hex_string(f->data, len));
+}
+
 static json_object *field_json(const imalog_record *r, const struct imalog_field *f)
 {
 	json_object *o = json_object_new_object();
@@ -58,8 +95,7 @@ static json_object *field_json(const imalog_record *r, const struct imalog_field
 		add_digest_algo(o, f);
 		break;
 	case IMALOG_FIELD_STRING:
-		json_object_object_add(o, "value", json_object_new_string_len(
-				(const char *)f->data, (int)strnlen((const char *)f->data, f->len)));
+		add_string(o, f);
 		break;
 	case IMALOG_FIELD_UINT:
 		json_object_object_add(o, "value",

@@ -3,6 +3,7 @@
 # Golden tests on real logs (data/SOURCES.md says where each comes from).
 #   golden.sh replay IMALOG LOG EXPECTED [OPTION...]   replay output equals EXPECTED; verify passes
 #   golden.sh ascii  IMALOG BINARY ASCII               renders byte for byte, both directions
+#   golden.sh json   IMALOG LOG COUNT                  COUNT JSON lines, one per record, well formed
 #   golden.sh reject IMALOG LOG OFFSET [OPTION...]     exit 2, error names "byte offset OFFSET"
 #   golden.sh tamper IMALOG LOG EXPECTED OFFSET RC     a flipped bit at OFFSET: verify exits RC
 # A LOG ending in .b64 is decoded first.
@@ -42,6 +43,22 @@ ascii)
 	cmp "$tmp/ascii" "$ascii" || fail "ASCII rendering of $log differs from $ascii"
 	run show --format binary "$ascii" > "$tmp/binary" || fail "show of ASCII exited $?"
 	cmp "$tmp/binary" "$log" || fail "binary rebuilt from $ascii differs from $log"
+	;;
+json)
+	count=$1
+	run show --format json "$log" > "$tmp/json" || fail "show --format json exited $?"
+	python3 - "$tmp/json" "$count" <<'PY' || fail "JSON lines of $log"
+import json, sys
+lines = open(sys.argv[1], encoding="utf-8").read().splitlines()
+assert len(lines) == int(sys.argv[2]), f"{len(lines)} lines, expected {sys.argv[2]}"
+for i, line in enumerate(lines):
+    r = json.loads(line)
+    assert r["recnum"] == i and r["content_type"] == "ima_template", line
+    assert r["digests"][0]["hashAlg"] and len(r["digests"][0]["digest"]) in (40, 64, 96, 128)
+    assert r["fields"], line
+    for f in r["fields"]:
+        assert f["id"] and ("value" in f or "hex" in f or "digest" in f), f
+PY
 	;;
 reject)
 	offset=$1
