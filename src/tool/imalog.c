@@ -16,26 +16,29 @@ static const char *const default_logs[] = {
 	"/sys/kernel/security/integrity/ima/binary_runtime_measurements",
 };
 
+static void report(const char *fmt, va_list ap, const char *suffix)
+{
+	fputs("imalog: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputs(suffix, stderr);
+}
+
 void errorf(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("imalog: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	report(fmt, ap, "\n");
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 void usage_error(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("imalog: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	report(fmt, ap, " (see imalog --help)\n");
 	va_end(ap);
-	fputs(" (see imalog --help)\n", stderr);
 }
 
 int parse_banks(const char *list, uint32_t *ret)
