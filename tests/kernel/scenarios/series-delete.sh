@@ -1,0 +1,190 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# scenario: kernel series: deletions with N and with A+D on a log with violations and records in
+#   PCRs 10 and 11; after each, the saved pieces plus the remaining list replay to the TPM in
+#   every bank, and the snapshot_aggregate equals an independent replay at its cut.
+# cmdline: ima_hash=sha256
+# expect-pcrs: 10 11
+# expect-violations: yes
+# timeout: 300
+
+# --- series helpers: the same block in every series-*.sh scenario ---
+S=/tmp/series
+mkdir -p "$S"
+
+# series_records FILE: the number of records in a binary list.
+series_records()
+{
+	imalog replay --json "$1" >"$S/records.json" || return 1
+	ktest_json_field "$S/records.json" records
+}
+
+# series_next_piece: the path for the next saved piece, in deletion order.
+series_next_piece()
+{
+	_n=$(ls "$S" | grep -c '^piece\.')
+	printf '%s/piece.%03d' "$S" $((_n + 1))
+}
+
+# series_delete_n: as an agent does: read the list through a file opened for reading and
+# writing, save what was read as the next piece, and delete exactly those records.
+series_delete_n()
+{
+	_p=$(series_next_piece)
+	exec 3<>"$ima/binary_runtime_measurements"
+	cat <&3 >"$_p"
+	_n=$(series_records "$_p")
+	echo "deleting $_n records"
+	_rc=0
+	printf '%s\n' "$_n" >&3 || _rc=$?
+	exec 3>&-
+	return $_rc
+}
+
+# series_delete_staged: stage everything with A, save the staged records, delete them with D.
+series_delete_staged()
+{
+	_p=$(series_next_piece)
+	exec 3<>"$ima/binary_runtime_measurements_staged"
+	_rc=0
+	printf 'A\n' >&3 || _rc=$?
+	[ $_rc = 0 ] && cat <&3 >"$_p"
+	echo "deleting $(series_records "$_p") staged records"
+	[ $_rc = 0 ] && { printf 'D\n' >&3 || _rc=$?; }
+	exec 3>&-
+	return $_rc
+}
+
+# series_full: every saved piece followed by the current list.
+series_full()
+{
+	cat "$S"/piece.* "$ima/binary_runtime_measurements" >"$S/full"
+	echo "$S/full: $(series_records "$S/full") records"
+}
+
+# series_verify_full: the saved pieces and the remaining list replay to the TPM's PCRs.
+series_verify_full()
+{
+	series_full && imalog verify --pcrs "$tpm" "$S/full"
+}
+
+# series_check_aggregate: the newest snapshot_aggregate holds the deleted count and, for every
+# PCR and bank, the value of an independent replay of all pieces saved so far.
+series_check_aggregate()
+{
+	_line=$(grep ' snapshot_aggregate ' "$ima/ascii_runtime_measurements" | tail -n 1)
+	[ -n "$_line" ] || { echo "no snapshot_aggregate record"; return 1; }
+	printf '%s' "${_line##* }" | xxd -r -p >"$S/aggregate"
+	echo "aggregate: $(cat "$S/aggregate")"
+	cat "$S"/piece.* >"$S/deleted"
+	imalog replay --banks sha1,sha256 "$S/deleted" | sort >"$S/want"
+	tr ';' '\n' <"$S/aggregate" |
+		sed -n 's/^pcr\([0-9]*\)_\([a-z0-9]*\)=\([0-9a-f]*\)$/\1 \2 \3/p' | sort >"$S/got"
+	diff "$S/want" "$S/got" || return 1
+	_want=$(series_records "$S/deleted")
+	_got=$(tr ';' '\n' <"$S/aggregate" | sed -n 's/^deleted=//p')
+	echo "deleted: $_got in the record, $(cat "$ima/runtime_measurements_deleted") in securityfs, $_want saved"
+	[ "$_got" = "$_want" ] && [ "$(cat "$ima/runtime_measurements_deleted")" = "$_want" ] || return 1
+	_want=$(imalog show --format ascii "$S/deleted" | awk '$5 == "boot_aggregate" { b = $4 } END { print b }')
+	_got=$(tr ';' '\n' <"$S/aggregate" | sed -n 's/^boot_aggregate=//p')
+	echo "boot_aggregate: $_got in the record, $_want in the log"
+	[ "$_got" = "$_want" ] && head -c 10 "$S/aggregate" | grep -qx 'version=1;'
+}
+
+# series_errno EXPECTED CMD...: CMD fails with the strerror text of EXPECTED (busybox sh and
+# printf print it), and the list is unchanged: same count, same replay.
+series_errno()
+{
+	_want=$1
+	shift
+	_count=$(cat "$ima/runtime_measurements_count")
+	imalog replay "$ima/binary_runtime_measurements" >"$S/before"
+	_rc=0
+	( "$@" ) 2>"$S/err" || _rc=$?
+	echo "exit $_rc: $(cat "$S/err")"
+	[ $_rc != 0 ] && grep -q "$_want" "$S/err" || return 1
+	imalog replay "$ima/binary_runtime_measurements" >"$S/after"
+	echo "count before $_count, after $(cat "$ima/runtime_measurements_count")"
+	[ "$(cat "$ima/runtime_measurements_count")" = "$_count" ] && cmp "$S/before" "$S/after"
+}
+# --- end of series helpers ---
+
+load_policy()
+{
+	cat >/tmp/policy <<'POLICY'
+dont_measure fsmagic=0x9fa0
+dont_measure fsmagic=0x62656572
+dont_measure fsmagic=0x64626720
+dont_measure fsmagic=0x1021994
+dont_measure fsmagic=0x73636673
+dont_measure fsmagic=0x1cd1
+measure func=BPRM_CHECK mask=MAY_EXEC pcr=11
+measure func=FILE_CHECK mask=MAY_READ euid=0 pcr=10
+POLICY
+	cat /tmp/policy >"$ima/policy"
+}
+
+# COUNT scripts run (PCR 11) and COUNT files read (PCR 10), names starting with TAG.
+workload()
+{
+	mkdir -p /root/work
+	for i in $(seq "$2"); do
+		printf '#!/bin/sh\nexit 0 # %s %s\n' "$1" "$i" >"/root/work/$1-prog$i"
+		chmod 0755 "/root/work/$1-prog$i"
+		echo "data $1 $i" >"/root/work/$1-file$i"
+		"/root/work/$1-prog$i"
+		cat "/root/work/$1-file$i" >/dev/null
+	done
+}
+
+# A file open for writing while it is read: a ToMToU violation.
+violation()
+{
+	echo "violation $1" >"/root/work/viol-$1"
+	exec 4>>"/root/work/viol-$1"
+	cat "/root/work/viol-$1" >/dev/null
+	exec 4>&-
+	grep -c ' 0000000000000000000000000000000000000000 ' "$ima/ascii_runtime_measurements"
+}
+
+interface_files()
+{
+	for f in binary_runtime_measurements_sha1_staged binary_runtime_measurements_sha256_staged \
+		ascii_runtime_measurements_sha1_staged ascii_runtime_measurements_sha256_staged \
+		binary_runtime_measurements_staged ascii_runtime_measurements_staged \
+		runtime_measurements_deleted; do
+		[ -e "$ima/$f" ] || { echo "missing $f"; return 1; }
+	done
+	ls -l "$ima" | grep runtime_measurements
+	[ "$(stat -L -c %a "$ima/binary_runtime_measurements_sha256")" = 660 ] &&
+		[ "$(stat -L -c %a "$ima/binary_runtime_measurements_sha256_staged")" = 660 ] &&
+		[ "$(stat -c %a "$ima/runtime_measurements_deleted")" = 440 ] &&
+		[ "$(cat "$ima/runtime_measurements_deleted")" = 0 ]
+}
+
+no_aggregate_yet()
+{
+	! grep -q ' snapshot_aggregate ' "$ima/ascii_runtime_measurements"
+}
+
+ktest_check interface-files interface_files
+ktest_check no-aggregate-before-deleting no_aggregate_yet
+ktest_check load-policy load_policy
+ktest_check workload-1 workload w1 20
+ktest_check violation-1 violation 1
+ktest_check delete-n-1 series_delete_n
+ktest_check aggregate-n-1 series_check_aggregate
+ktest_check full-n-1 series_verify_full
+ktest_check workload-2 workload w2 20
+ktest_check violation-2 violation 2
+ktest_check delete-staged-1 series_delete_staged
+ktest_check aggregate-staged-1 series_check_aggregate
+ktest_check full-staged-1 series_verify_full
+ktest_check workload-3 workload w3 10
+ktest_check delete-n-2 series_delete_n
+ktest_check aggregate-n-2 series_check_aggregate
+ktest_check workload-4 workload w4 10
+ktest_check delete-staged-2 series_delete_staged
+ktest_check aggregate-staged-2 series_check_aggregate
+ktest_check workload-5 workload w5 5
+ktest_check full-end series_verify_full
+ktest_export "$S"/piece.*

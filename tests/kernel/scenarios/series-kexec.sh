@@ -1,0 +1,206 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# scenario: kernel series: deletions, then records left staged and current, then kexec
+#   (kexec_file_load) into the same kernel; the next kernel carries the staged and current
+#   records in order, the deleted count and the PCR values, so that the pieces plus its list
+#   replay to the TPM and its first snapshot_aggregate continues the count.
+# cmdline: ima_hash=sha256
+# guest-bin: kexec
+# guest-kernel: yes
+# timeout: 400
+
+# --- series helpers: the same block in every series-*.sh scenario ---
+S=/tmp/series
+mkdir -p "$S"
+
+# series_records FILE: the number of records in a binary list.
+series_records()
+{
+	imalog replay --json "$1" >"$S/records.json" || return 1
+	ktest_json_field "$S/records.json" records
+}
+
+# series_next_piece: the path for the next saved piece, in deletion order.
+series_next_piece()
+{
+	_n=$(ls "$S" | grep -c '^piece\.')
+	printf '%s/piece.%03d' "$S" $((_n + 1))
+}
+
+# series_delete_n: as an agent does: read the list through a file opened for reading and
+# writing, save what was read as the next piece, and delete exactly those records.
+series_delete_n()
+{
+	_p=$(series_next_piece)
+	exec 3<>"$ima/binary_runtime_measurements"
+	cat <&3 >"$_p"
+	_n=$(series_records "$_p")
+	echo "deleting $_n records"
+	_rc=0
+	printf '%s\n' "$_n" >&3 || _rc=$?
+	exec 3>&-
+	return $_rc
+}
+
+# series_delete_staged: stage everything with A, save the staged records, delete them with D.
+series_delete_staged()
+{
+	_p=$(series_next_piece)
+	exec 3<>"$ima/binary_runtime_measurements_staged"
+	_rc=0
+	printf 'A\n' >&3 || _rc=$?
+	[ $_rc = 0 ] && cat <&3 >"$_p"
+	echo "deleting $(series_records "$_p") staged records"
+	[ $_rc = 0 ] && { printf 'D\n' >&3 || _rc=$?; }
+	exec 3>&-
+	return $_rc
+}
+
+# series_full: every saved piece followed by the current list.
+series_full()
+{
+	cat "$S"/piece.* "$ima/binary_runtime_measurements" >"$S/full"
+	echo "$S/full: $(series_records "$S/full") records"
+}
+
+# series_verify_full: the saved pieces and the remaining list replay to the TPM's PCRs.
+series_verify_full()
+{
+	series_full && imalog verify --pcrs "$tpm" "$S/full"
+}
+
+# series_check_aggregate: the newest snapshot_aggregate holds the deleted count and, for every
+# PCR and bank, the value of an independent replay of all pieces saved so far.
+series_check_aggregate()
+{
+	_line=$(grep ' snapshot_aggregate ' "$ima/ascii_runtime_measurements" | tail -n 1)
+	[ -n "$_line" ] || { echo "no snapshot_aggregate record"; return 1; }
+	printf '%s' "${_line##* }" | xxd -r -p >"$S/aggregate"
+	echo "aggregate: $(cat "$S/aggregate")"
+	cat "$S"/piece.* >"$S/deleted"
+	imalog replay --banks sha1,sha256 "$S/deleted" | sort >"$S/want"
+	tr ';' '\n' <"$S/aggregate" |
+		sed -n 's/^pcr\([0-9]*\)_\([a-z0-9]*\)=\([0-9a-f]*\)$/\1 \2 \3/p' | sort >"$S/got"
+	diff "$S/want" "$S/got" || return 1
+	_want=$(series_records "$S/deleted")
+	_got=$(tr ';' '\n' <"$S/aggregate" | sed -n 's/^deleted=//p')
+	echo "deleted: $_got in the record, $(cat "$ima/runtime_measurements_deleted") in securityfs, $_want saved"
+	[ "$_got" = "$_want" ] && [ "$(cat "$ima/runtime_measurements_deleted")" = "$_want" ] || return 1
+	_want=$(imalog show --format ascii "$S/deleted" | awk '$5 == "boot_aggregate" { b = $4 } END { print b }')
+	_got=$(tr ';' '\n' <"$S/aggregate" | sed -n 's/^boot_aggregate=//p')
+	echo "boot_aggregate: $_got in the record, $_want in the log"
+	[ "$_got" = "$_want" ] && head -c 10 "$S/aggregate" | grep -qx 'version=1;'
+}
+
+# series_errno EXPECTED CMD...: CMD fails with the strerror text of EXPECTED (busybox sh and
+# printf print it), and the list is unchanged: same count, same replay.
+series_errno()
+{
+	_want=$1
+	shift
+	_count=$(cat "$ima/runtime_measurements_count")
+	imalog replay "$ima/binary_runtime_measurements" >"$S/before"
+	_rc=0
+	( "$@" ) 2>"$S/err" || _rc=$?
+	echo "exit $_rc: $(cat "$S/err")"
+	[ $_rc != 0 ] && grep -q "$_want" "$S/err" || return 1
+	imalog replay "$ima/binary_runtime_measurements" >"$S/after"
+	echo "count before $_count, after $(cat "$ima/runtime_measurements_count")"
+	[ "$(cat "$ima/runtime_measurements_count")" = "$_count" ] && cmp "$S/before" "$S/after"
+}
+# --- end of series helpers ---
+
+carry=/carry
+
+load_policy()
+{
+	cat >/tmp/policy <<'POLICY'
+dont_measure fsmagic=0x9fa0
+dont_measure fsmagic=0x62656572
+dont_measure fsmagic=0x64626720
+dont_measure fsmagic=0x1021994
+dont_measure fsmagic=0x73636673
+dont_measure fsmagic=0x1cd1
+measure func=BPRM_CHECK mask=MAY_EXEC pcr=11
+measure func=FILE_CHECK mask=MAY_READ euid=0 pcr=10
+POLICY
+	cat /tmp/policy >"$ima/policy"
+}
+
+workload()
+{
+	mkdir -p /root/work
+	for i in $(seq "$2"); do
+		echo "data $1 $i" >"/root/work/$1-file$i"
+		cat "/root/work/$1-file$i" >/dev/null
+	done
+}
+
+stage_only()
+{
+	printf 'A\n' >"$ima/binary_runtime_measurements_staged"
+}
+
+# The root file system (ramfs) with the saved pieces and the results so far, as the next
+# kernel's initramfs; then load this kernel with kexec_file_load (-s).
+load_next_kernel()
+{
+	rm -rf "$carry"
+	mkdir -p "$carry"
+	cp "$S"/piece.* "$carry/"
+	cat "$ima/runtime_measurements_deleted" >"$carry/deleted"
+	cp "$KTEST_DIR/results" "$carry/results"
+	(cd / && find . -xdev | cpio -o -H newc) | gzip -1 >/tmp/next-initrd.gz
+	kexec -s -l /boot/bzImage --initrd=/tmp/next-initrd.gz \
+		--append="$(cat /proc/cmdline) ktest.stage=2"
+}
+
+carried_count()
+{
+	echo "deleted: $(cat "$ima/runtime_measurements_deleted") here, $(cat "$carry/deleted") before kexec"
+	[ "$(cat "$ima/runtime_measurements_deleted")" = "$(cat "$carry/deleted")" ]
+}
+
+staging_aborted()
+{
+	[ ! -s "$ima/binary_runtime_measurements_staged" ]
+}
+
+# The carried records come first, in the order they had: staged ones, then the current ones.
+carried_order()
+{
+	imalog show --format ascii "$ima/binary_runtime_measurements" |
+		awk '$5 ~ "^/root/work/" { print $5 }' >"$S/order"
+	cat "$S/order"
+	sed 's|.*/||' "$S/order" | tr '\n' ' ' | grep -q '^k1-file1 k1-file2 k1-file3 k1-file4 k1-file5 k2-file1 k2-file2 k2-file3 $'
+}
+
+if grep -q 'ktest.stage=2' /proc/cmdline; then
+	# Results and pieces of the first kernel.
+	cat "$carry/results" >>"$KTEST_DIR/results"
+	cp "$carry"/piece.* "$S/"
+	ktest_check after-kexec-count carried_count
+	ktest_check after-kexec-staging-aborted staging_aborted
+	ktest_check after-kexec-order carried_order
+	ktest_check after-kexec-full series_verify_full
+	ktest_check after-kexec-load-policy load_policy
+	ktest_check after-kexec-workload workload k3 5
+	ktest_check after-kexec-delete-n series_delete_n
+	ktest_check after-kexec-aggregate series_check_aggregate
+	ktest_check after-kexec-full-end series_verify_full
+else
+	ktest_check load-policy load_policy
+	ktest_check workload-1 workload w1 10
+	ktest_check delete-n series_delete_n
+	ktest_check aggregate-n series_check_aggregate
+	ktest_check workload-2 workload w2 10
+	ktest_check delete-staged series_delete_staged
+	ktest_check aggregate-staged series_check_aggregate
+	ktest_check workload-k1 workload k1 5
+	ktest_check stage-only stage_only
+	ktest_check workload-k2 workload k2 3
+	ktest_check full-before-kexec series_verify_full
+	ktest_check load-next-kernel load_next_kernel
+	echo "ktest: kexec into the same kernel"
+	kexec -e
+	ktest_result FAIL kexec-execute
+fi
