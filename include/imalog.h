@@ -226,6 +226,12 @@ uint64_t imalog_replay_violations(const imalog_replay *rp);
 /* PCR value, or NULL if the bank is not computed. Untouched PCRs read as zero. */
 const uint8_t *imalog_replay_pcr(const imalog_replay *rp, unsigned int pcr, enum imalog_hash alg);
 bool imalog_replay_pcr_used(const imalog_replay *rp, unsigned int pcr);
+/*
+ * Start from a state other than all zeros (a chunk's manifest, a verifier's saved state): set
+ * PCR @pcr of bank @alg before any record is replayed. The PCR counts as used.
+ */
+IMALOG_MUST_CHECK int imalog_replay_seed(imalog_replay *rp, unsigned int pcr, enum imalog_hash alg,
+					 const uint8_t *value, size_t len);
 /* After a header digest failure: the record that failed (index, offset). */
 bool imalog_replay_bad_record(const imalog_replay *rp, uint64_t *ret_index, uint64_t *ret_offset);
 
@@ -235,6 +241,26 @@ bool imalog_replay_bad_record(const imalog_replay *rp, uint64_t *ret_index, uint
  * values. Returns 1 and the prefix length, 0 if no prefix matches.
  */
 IMALOG_MUST_CHECK int imalog_replay_match(const imalog_replay *rp, uint64_t *ret_prefix);
+
+/* ---- snapshot_aggregate records (docs/format.md section 3) ---- */
+
+typedef struct imalog_aggregate imalog_aggregate;
+
+/* True for an ima-buf record named "snapshot_aggregate". */
+bool imalog_record_is_aggregate(const imalog_record *r);
+/*
+ * Parse its buf strictly: version 1, keys in order, lowercase hex of the right sizes. Banks the
+ * library does not know are skipped. -EBADMSG when malformed, -EOPNOTSUPP for another version.
+ */
+IMALOG_MUST_CHECK int imalog_aggregate_parse(const imalog_record *r, imalog_aggregate **ret);
+void imalog_aggregate_free(imalog_aggregate *a);
+uint64_t imalog_aggregate_deleted(const imalog_aggregate *a);
+/* The value the record claims for a PCR and bank, or NULL when it has none. */
+const uint8_t *imalog_aggregate_pcr(const imalog_aggregate *a, unsigned int pcr,
+				    enum imalog_hash alg);
+/* The PCRs it lists, as a bit mask. */
+uint64_t imalog_aggregate_pcrs(const imalog_aggregate *a);
+const uint8_t *imalog_aggregate_boot_digest(const imalog_aggregate *a, size_t *ret_len);
 
 /* ---- hex helpers shared by the tools ---- */
 

@@ -300,7 +300,7 @@ PUBLIC uint64_t imalog_replay_violations(const imalog_replay *rp)
 	return rp->violations;
 }
 
-static const struct job *find_job(const imalog_replay *rp, enum imalog_hash alg)
+static struct job *find_job(const imalog_replay *rp, enum imalog_hash alg)
 {
 	for (unsigned int i = 0; i < rp->njobs; i++)
 		if (rp->job[i]->alg == alg && rp->job[i]->extend)
@@ -319,6 +319,19 @@ PUBLIC const uint8_t *imalog_replay_pcr(const imalog_replay *rp, unsigned int pc
 PUBLIC bool imalog_replay_pcr_used(const imalog_replay *rp, unsigned int pcr)
 {
 	return pcr < IMALOG_MAX_PCRS && (rp->used >> pcr & 1);
+}
+
+PUBLIC int imalog_replay_seed(imalog_replay *rp, unsigned int pcr, enum imalog_hash alg,
+			      const uint8_t *value, size_t len)
+{
+	struct job *j = find_job(rp, alg);
+
+	if (!j || pcr >= IMALOG_MAX_PCRS || len != j->size || rp->records)
+		return -EINVAL;
+	memcpy(j->pcr[pcr], value, len);
+	j->from[pcr] = j->expected[pcr] && !memcmp(value, j->expected[pcr], len) ? 0 : -1;
+	rp->used |= UINT64_C(1) << pcr;
+	return 0;
 }
 
 PUBLIC bool imalog_replay_bad_record(const imalog_replay *rp, uint64_t *ret_index,

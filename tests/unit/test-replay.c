@@ -189,8 +189,42 @@ static void test_legacy_hash(void)
 	imalog_replay_free(rp);
 }
 
+/* Replaying the second half of a log from the state after the first gives the whole log's. */
+static void test_seed(void)
+{
+	static struct fixture fx;
+	struct imalog_reader_options ro = {
+		.format = { IMALOG_INPUT_BINARY, IMALOG_SHA1, IMALOG_LITTLE_ENDIAN },
+	};
+	struct imalog_replay_options o = { .banks = 1u << IMALOG_SHA1 | 1u << IMALOG_SHA256 };
+	struct lb tail = { 0 };
+	imalog_reader *rd;
+	imalog_replay *rp;
+	int fd;
+
+	build(&fx, false);
+	tail.len = fx.log.len - fx.offset[20];
+	memcpy(tail.buf, fx.log.buf + fx.offset[20], tail.len);
+	fd = log_fd(&tail);
+	CHECK_INT(imalog_replay_new(&o, &rp), 0);
+	for (unsigned int p = 10; p <= 11; p++) {
+		CHECK_INT(imalog_replay_seed(rp, p, IMALOG_SHA1, fx.after[20].pcr[0][p], 20), 0);
+		CHECK_INT(imalog_replay_seed(rp, p, IMALOG_SHA256, fx.after[20].pcr[1][p], 32), 0);
+	}
+	CHECK_INT(imalog_replay_seed(rp, 10, IMALOG_SHA384, fx.after[20].pcr[1][10], 48), -EINVAL);
+	CHECK_INT(imalog_reader_new(fd, &ro, &rd), 0);
+	CHECK_INT(imalog_replay_reader(rp, rd), 0);
+	CHECK_INT(imalog_replay_records(rp), RECORDS - 20);
+	check_state(rp, &fx.after[RECORDS]);
+	CHECK_INT(imalog_replay_seed(rp, 10, IMALOG_SHA1, fx.after[20].pcr[0][10], 20), -EINVAL);
+	imalog_reader_free(rd);
+	imalog_replay_free(rp);
+	close(fd);
+}
+
 int main(void)
 {
+	test_seed();
 	test_replay(1, false);
 	test_replay(2, false);
 	test_replay(1, true);
