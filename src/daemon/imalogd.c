@@ -1,0 +1,329 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * imalogd: save every IMA measurement record durably before the kernel deletes it.
+ * The cycle itself is src/store/sync.c; this file is configuration, the loop, signals and the
+ * status file that `imalog status` and `imalog snapshot` read.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sync.h"
+
+#define DEFAULT_CONFIG "/etc/imalog/imalogd.conf"
+
+struct options {
+	struct sync_config sync;
+	unsigned int poll_seconds;
+	bool once;
+};
+
+static volatile sig_atomic_t stop, snapshot_requested;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGUSR1)
+		snapshot_requested = 1;
+	else
+		stop = 1;
+}
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("imalogd: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* ---- configuration ---- */
+
+static int set_u64(const char *v, uint64_t *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoull(v, &end, 10);
+	return errno || end == v || *end || *v == '-' ? -EINVAL : 0;
+}
+
+static int set_option(struct options *o, const char *key, const char *v)
+{
+	uint64_t n = 0;
+
+	if (!strcmp(key, "store"))
+		return snprintf(o->sync.store_dir, sizeof(o->sync.store_dir), "%s", v) < 0;
+	if (!strcmp(key, "securityfs"))
+		return snprintf(o->sync.ima_dir, sizeof(o->sync.ima_dir), "%s", v) < 0;
+	if (!strcmp(key, "banks")) {
+		uint32_t banks = 0;
+		char *copy = strdup(v), *save = NULL;
+
+		for (char *t = copy ? strtok_r(copy, ",", &save) : NULL; t;
+		     t = strtok_r(NULL, ",", &save)) {
+			enum imalog_hash alg;
+
+			if (imalog_hash_from_name(t, &alg) < 0) {
+				free(copy);
+				return -EINVAL;
+			}
+			banks |= 1u << alg;
+		}
+		free(copy);
+		o->sync.banks = banks;
+		return banks ? 0 : -EINVAL;
+	}
+	if (set_u64(v, &n) < 0)
+		return -EINVAL;
+	if (!strcmp(key, "delete_records"))
+		o->sync.delete_records = n;
+	else if (!strcmp(key, "delete_bytes"))
+		o->sync.delete_bytes = n;
+	else if (!strcmp(key, "save_records") && n > 0)
+		o->sync.save_records = n;
+	else if (!strcmp(key, "save_seconds") && n < 86400)
+		o->sync.save_seconds = (unsigned int)n;
+	else if (!strcmp(key, "poll_seconds") && n > 0 && n < 86400)
+		o->poll_seconds = (unsigned int)n;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+/* "key = value" lines, '#' comments. A missing default file is fine; a given one is not. */
+static int read_config(struct options *o, const char *path, bool required)
+{
+	char line[4200];
+	unsigned int lineno = 0;
+	FILE *f = fopen(path, "re");
+
+	if (!f) {
+		if (!required && errno == ENOENT)
+			return 0;
+		say("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *key = line, *eq, *v, *end;
+
+		lineno++;
+		key += strspn(key, " \t");
+		if (*key == '#' || *key == '\n' || !*key)
+			continue;
+		if (!(eq = strchr(key, '='))) {
+			say("%s:%u: expected \"key = value\"", path, lineno);
+			fclose(f);
+			return -1;
+		}
+		for (end = eq; end > key && (end[-1] == ' ' || end[-1] == '\t'); end--)
+			;
+		*end = '\0';
+		v = eq + 1 + strspn(eq + 1, " \t");
+		v[strcspn(v, " \t\n#")] = '\0';
+		if (set_option(o, key, v) != 0) {
+			say("%s:%u: bad value \"%s\" for \"%s\"", path, lineno, v, key);
+			fclose(f);
+			return -1;
+		}
+	}
+	fclose(f);
+	return 0;
+}
+
+/* ---- status ---- */
+
+static void add_u64(json_object *o, const char *key, uint64_t v)
+{
+	json_object_object_add(o, key, json_object_new_uint64(v));
+}
+
+/* STORE/status.json, replaced atomically after every cycle (read by imalog status/snapshot). */
+static void write_status(const struct sync *s)
+{
+	json_object *o = json_object_new_object();
+	char path[4200], tmp[4200], now[32];
+	time_t t = time(NULL);
+	FILE *f;
+
+	strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+	add_u64(o, "pid", (uint64_t)getpid());
+	json_object_object_add(o, "boot_id", json_object_new_string(s->boot_id));
+	json_object_object_add(o, "log_id", json_object_new_string(s->log.id));
+	json_object_object_add(o, "can_delete", json_object_new_boolean(s->kernel.can_delete));
+	add_u64(o, "kernel_records", s->stats.kernel_records);
+	add_u64(o, "kernel_bytes", s->stats.kernel_bytes);
+	add_u64(o, "kernel_first_index", s->head);
+	add_u64(o, "log_start", s->log.start);
+	add_u64(o, "saved_records", s->log.next - s->log.start);
+	add_u64(o, "chunks", s->log.chunks);
+	add_u64(o, "store_bytes", s->log.bytes);
+	add_u64(o, "deletions", s->stats.deletions);
+	add_u64(o, "deleted_records", s->stats.deleted_records);
+	add_u64(o, "bytes_freed", s->stats.deleted_bytes);
+	add_u64(o, "saves", s->stats.saves);
+	add_u64(o, "snapshots", s->stats.snapshots);
+	add_u64(o, "errors", s->stats.errors);
+	json_object_object_add(o, "last_error", json_object_new_string(s->error));
+	json_object_object_add(o, "updated_at", json_object_new_string(now));
+	snprintf(path, sizeof(path), "%s/status.json", s->cfg.store_dir);
+	snprintf(tmp, sizeof(tmp), "%s/status.json.tmp", s->cfg.store_dir);
+	if ((f = fopen(tmp, "we"))) {
+		fprintf(f, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
+		if (fclose(f) == 0)
+			rename(tmp, path);
+	}
+	json_object_put(o);
+}
+
+static void write_pid(const struct sync_config *c)
+{
+	char path[4200];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/daemon.pid", c->store_dir);
+	if ((f = fopen(path, "we"))) {
+		fprintf(f, "%ld\n", (long)getpid());
+		fclose(f);
+	}
+}
+
+/* ---- the loop ---- */
+
+static void report(const struct sync *s, const struct sync_stats *before, char *last_error,
+		   size_t size)
+{
+	if (s->error[0] && strcmp(s->error, last_error) != 0)
+		say("%s", s->error);
+	else if (!s->error[0] && last_error[0])
+		say("recovered: saving and deleting normally again");
+	snprintf(last_error, size, "%s", s->error);
+	if (s->stats.saves != before->saves)
+		say("saved records up to %" PRIu64 " in %s (%" PRIu64 " chunks)", s->log.next - 1,
+		    s->log.dir, s->log.chunks);
+	if (s->stats.deletions != before->deletions)
+		say("deleted %" PRIu64 " records (%" PRIu64 " bytes) from the kernel; it now starts "
+		    "at record %" PRIu64, s->stats.deleted_records - before->deleted_records,
+		    s->stats.deleted_bytes - before->deleted_bytes, s->head);
+}
+
+/* Sleep until the next poll, a signal, or at once if one is pending. */
+static void wait_poll(unsigned int seconds)
+{
+	sigset_t none;
+	struct timespec ts = { (time_t)seconds, 0 };
+
+	sigemptyset(&none);
+	if (!stop && !snapshot_requested)
+		ppoll(NULL, 0, &ts, &none);
+}
+
+static int run(const struct options *o)
+{
+	char last_error[sizeof(((struct sync *)0)->error)] = "";
+	struct sync *s = NULL;
+	int r = sync_start(&o->sync, &s);
+
+	if (r < 0) {
+		say("%s", s ? s->error : strerror(-r));
+		sync_free(s);
+		return 1;
+	}
+	if (s->error[0])
+		say("%s", s->error);
+	write_pid(&o->sync);
+	say("saving log %s of boot %s into %s (the kernel %s delete)", s->log.id, s->boot_id,
+	    s->log.dir, s->kernel.can_delete ? "can" : "cannot");
+	while (!stop) {
+		struct sync_stats before = s->stats;
+		bool force = snapshot_requested || o->once;
+
+		snapshot_requested = 0;
+		r = sync_cycle(s, force);
+		report(s, &before, last_error, sizeof(last_error));
+		write_status(s);
+		if (o->once)
+			break;
+		wait_poll(r == -EAGAIN ? 1 : o->poll_seconds);
+	}
+	sync_free(s);
+	return o->once && r < 0 ? 1 : 0;
+}
+
+static void usage(FILE *f)
+{
+	fputs("Usage: imalogd [--config FILE] [--store DIR] [--securityfs DIR]\n"
+	      "               [--delete-records N] [--poll-seconds N] [--once]\n"
+      "--once: one cycle that saves (and, if the kernel can, deletes) everything now.\n"
+	      "Saves every IMA measurement record before the kernel deletes it. See imalogd(8).\n",
+	      f);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option long_options[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "store", required_argument, NULL, 's' },
+		{ "securityfs", required_argument, NULL, 'k' },
+		{ "delete-records", required_argument, NULL, 'd' },
+		{ "poll-seconds", required_argument, NULL, 'p' },
+		{ "once", no_argument, NULL, '1' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct options o = { .poll_seconds = 5 };
+	const char *config = NULL;
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigset_t blocked;
+	int opt;
+
+	sync_config_defaults(&o.sync);
+	for (int i = 1; i + 1 < argc; i++)
+		if (!strcmp(argv[i], "--config"))
+			config = argv[i + 1];
+	if (read_config(&o, config ? config : DEFAULT_CONFIG, config != NULL) < 0)
+		return 2;
+	while ((opt = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
+		static const char *const keys[] = { ['s'] = "store", ['k'] = "securityfs",
+						    ['d'] = "delete_records", ['p'] = "poll_seconds" };
+
+		if (opt == 'c')
+			continue;
+		if (opt == '1') {
+			o.once = true;
+		} else if (opt == 'h') {
+			usage(stdout);
+			return 0;
+		} else if (opt > 0 && (size_t)opt < sizeof(keys) / sizeof(keys[0]) && keys[opt]) {
+			if (set_option(&o, keys[opt], optarg) != 0) {
+				say("bad value \"%s\" for --%s", optarg, keys[opt]);
+				return 2;
+			}
+		} else {
+			usage(stderr);
+			return 2;
+		}
+	}
+	/* Signals are delivered only while waiting, never in the middle of a cycle. */
+	sigemptyset(&blocked);
+	sigaddset(&blocked, SIGTERM);
+	sigaddset(&blocked, SIGINT);
+	sigaddset(&blocked, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &blocked, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	return run(&o);
+}

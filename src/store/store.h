@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The record store of imalogd (docs/format.md section 4): chunks of records as the kernel
+ * returned them, each committed with a manifest before anything is deleted from the kernel.
+ * Used by the daemon (writing) and by the imalog command (reading, checking).
+ */
+#ifndef IMALOG_STORE_H
+#define IMALOG_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "imalog.h"
+
+#define STORE_DEFAULT "/var/lib/imalog"
+#define STORE_MAX_AGGREGATES 1024	/* per chunk */
+
+/* Replayed PCR values: every PCR in @used, in every bank in @banks. */
+struct pcr_state {
+	uint64_t used;
+	uint32_t banks;
+	uint8_t v[IMALOG_MAX_PCRS][IMALOG_HASH_COUNT][IMALOG_MAX_DIGEST];
+};
+
+struct aggregate_ref {
+	uint64_t index;		/* absolute index of the snapshot_aggregate record */
+	uint64_t deleted;	/* the deleted count it claims */
+};
+
+struct manifest {
+	char log_id[64];
+	char boot_id[64];
+	uint64_t first, count, bytes;
+	uint8_t sha256[32];
+	enum imalog_byte_order order;
+	struct pcr_state start, end;
+	size_t naggregates;
+	struct aggregate_ref aggregates[STORE_MAX_AGGREGATES];
+	char saved_at[32];
+};
+
+/* One log directory, checked. */
+struct store_log {
+	char id[64];
+	char dir[4096];
+	uint64_t start;		/* absolute index the log starts at: 0 unless records were lost */
+	uint64_t next;		/* absolute index after the last stored record */
+	uint64_t chunks, bytes;
+	struct pcr_state end;	/* state after the last stored record */
+	enum imalog_byte_order order;
+	char error[512];	/* why the log is inconsistent, naming the file; "" if it is not */
+};
+
+struct store;
+
+/* Open (creating) a store; with @exclusive take its lock, -EWOULDBLOCK if another holds it. */
+int store_open(const char *root, bool exclusive, struct store **ret);
+void store_free(struct store *s);
+const char *store_root(const struct store *s);
+
+/* Open (with @create, creating) log @id and check it (4.5); inconsistency is in ret->error. */
+int store_log_open(struct store *s, const char *id, bool create, struct store_log *ret);
+/* The id of the newest log, or -ENOENT. */
+int store_latest_log(const struct store *s, char *ret_id, size_t size);
+/* A new, empty log begins at @first: the records before it were deleted before it existed. */
+int store_log_set_start(struct store_log *l, uint64_t first);
+/* Record that @boot_id continues log @l (after a kexec); idempotent. */
+int store_log_add_boot(struct store_log *l, const char *boot_id);
+bool store_log_has_boot(const struct store_log *l, const char *boot_id);
+
+/* Commit records [l->next, l->next + m->count) as a chunk (4.2); updates l. */
+int store_commit_chunk(struct store_log *l, const uint8_t *bytes, size_t len, struct manifest *m);
+
+/* Read a manifest file; -EBADMSG names the problem in @err. */
+int manifest_read(const char *path, struct manifest *m, char *err, size_t errlen);
+int manifest_write(const struct manifest *m, const char *path);
+
+/* Path of chunk/manifest @first of log @l. */
+void store_chunk_path(const struct store_log *l, uint64_t first, const char *ext, char *out,
+		      size_t size);
+/* The chunks of @l in order: calls @fn for each manifest; stops on a non-zero return. */
+int store_for_each_chunk(const struct store_log *l,
+			 int (*fn)(const struct manifest *m, const char *chunk_path, void *arg),
+			 void *arg);
+
+/* Fill @st from a replay's values for every PCR it used, in @banks. */
+void pcr_state_from_replay(struct pcr_state *st, const imalog_replay *rp, uint32_t banks);
+int pcr_state_seed(const struct pcr_state *st, imalog_replay *rp);
+bool pcr_state_equal(const struct pcr_state *a, const struct pcr_state *b);
+
+#endif

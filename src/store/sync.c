@@ -1,0 +1,519 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* The save-and-delete cycle (see sync.h). */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "sync.h"
+
+void sync_config_defaults(struct sync_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->store_dir, sizeof(c->store_dir), "%s", STORE_DEFAULT);
+	snprintf(c->ima_dir, sizeof(c->ima_dir), "%s", KERNEL_IMA_DIR);
+	c->banks = 1u << IMALOG_SHA1 | 1u << IMALOG_SHA256;
+	c->delete_records = 100000;
+	c->save_records = 1000;
+	c->save_seconds = 60;
+}
+
+static int fail(struct sync *s, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(struct sync *s, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->error, sizeof(s->error), fmt, ap);
+	va_end(ap);
+	s->stats.errors++;
+	return err;
+}
+
+static uint64_t now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec;
+}
+
+/* ---- records in memory ---- */
+
+/* Byte length of the first @n records of @buf, or -EBADMSG. Records use the log's order. */
+static int64_t skip_records(const struct sync *s, const uint8_t *buf, size_t len, uint64_t n)
+{
+	struct imalog_format f = { IMALOG_INPUT_BINARY, IMALOG_SHA1, s->log.order };
+	imalog_record *r = imalog_record_new();
+	size_t off = 0;
+
+	if (!r)
+		return -ENOMEM;
+	while (n-- > 0) {
+		ptrdiff_t used = imalog_parse_record(&f, buf + off, len - off, NULL, 0, r);
+
+		if (used <= 0) {
+			imalog_record_free(r);
+			return -EBADMSG;
+		}
+		off += (size_t)used;
+	}
+	imalog_record_free(r);
+	return (int64_t)off;
+}
+
+static int pending_append(struct sync *s, const uint8_t *p, size_t len)
+{
+	if (len > s->pending_cap - s->pending_len) {
+		size_t cap = s->pending_cap ? s->pending_cap : 1 << 20;
+		uint8_t *n;
+
+		while (cap - s->pending_len < len)
+			cap *= 2;
+		if (!(n = realloc(s->pending, cap)))
+			return -ENOMEM;
+		s->pending = n;
+		s->pending_cap = cap;
+	}
+	memcpy(s->pending + s->pending_len, p, len);
+	s->pending_len += len;
+	return 0;
+}
+
+/* The kernel's head moved to @head (a deletion): forget the stored records it dropped. */
+static int pending_advance(struct sync *s, uint64_t head)
+{
+	int64_t off = skip_records(s, s->pending, s->pending_len, head - s->head);
+
+	if (off < 0)
+		return (int)off;
+	memmove(s->pending, s->pending + off, s->pending_len - (size_t)off);
+	s->pending_len -= (size_t)off;
+	s->head = head;
+	return 0;
+}
+
+/* ---- saving ---- */
+
+static void utc_now(char *out, size_t size)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void note_aggregate(struct manifest *m, const imalog_record *r, uint64_t index)
+{
+	imalog_aggregate *a;
+
+	if (!imalog_record_is_aggregate(r) || m->naggregates == STORE_MAX_AGGREGATES ||
+	    imalog_aggregate_parse(r, &a) < 0)
+		return;	/* a malformed one is still stored; the verifier rejects it */
+	m->aggregates[m->naggregates++] = (struct aggregate_ref){ index, imalog_aggregate_deleted(a) };
+	imalog_aggregate_free(a);
+}
+
+/* Replay @n new records from the log's end state into @m's end state, noting aggregates. */
+static int describe(struct sync *s, const uint8_t *p, size_t len, struct manifest *m)
+{
+	struct imalog_replay_options o = { .banks = s->cfg.banks, .threads = 1 };
+	struct imalog_format f = { IMALOG_INPUT_BINARY, IMALOG_SHA1, s->log.order };
+	imalog_record *r = imalog_record_new();
+	imalog_replay *rp = NULL;
+	size_t off = 0;
+	int ret = r ? imalog_replay_new(&o, &rp) : -ENOMEM;
+
+	if (ret == 0)
+		ret = pcr_state_seed(&s->log.end, rp);
+	for (uint64_t i = 0; ret == 0 && off < len; i++) {
+		ptrdiff_t used = imalog_parse_record(&f, p + off, len - off, NULL, 0, r);
+
+		if (used <= 0) {
+			ret = used < 0 ? (int)used : -EBADMSG;
+			break;
+		}
+		note_aggregate(m, r, s->log.next + i);
+		ret = imalog_replay_record(rp, r);
+		off += (size_t)used;
+		m->count++;
+	}
+	if (ret == 0) {
+		m->start = s->log.end;
+		pcr_state_from_replay(&m->end, rp, s->cfg.banks);
+	}
+	imalog_replay_free(rp);
+	imalog_record_free(r);
+	return ret;
+}
+
+static int save(struct sync *s, const uint8_t *p, size_t len)
+{
+	struct manifest *m = calloc(1, sizeof(*m));
+	int r;
+
+	if (!m)
+		return -ENOMEM;
+	m->order = s->log.order;
+	snprintf(m->boot_id, sizeof(m->boot_id), "%s", s->boot_id);
+	utc_now(m->saved_at, sizeof(m->saved_at));
+	r = describe(s, p, len, m);
+	if (r < 0)
+		r = fail(s, r, "kernel records from %" PRIu64 " do not replay: %s", s->log.next,
+			 strerror(-r));
+	else if ((r = store_commit_chunk(&s->log, p, len, m)) < 0)
+		r = fail(s, r, "cannot save records %" PRIu64 "..%" PRIu64 " in %s: %s; nothing is "
+			 "deleted from the kernel until they are saved", s->log.next,
+			 s->log.next + m->count - 1, s->log.dir, strerror(-r));
+	else if ((r = pending_append(s, p, len)) == 0)
+		s->stats.saves++;
+	free(m);
+	return r;
+}
+
+/* ---- the cycle ---- */
+
+static int64_t count_records(const struct sync *s, const uint8_t *p, size_t len)
+{
+	struct imalog_format f = { IMALOG_INPUT_BINARY, IMALOG_SHA1, s->log.order };
+	imalog_record *r = imalog_record_new();
+	int64_t n = 0;
+
+	for (size_t off = 0; r && off < len; n++) {
+		ptrdiff_t used = imalog_parse_record(&f, p + off, len - off, NULL, 0, r);
+
+		if (used <= 0) {
+			n = -EBADMSG;
+			break;
+		}
+		off += (size_t)used;
+	}
+	imalog_record_free(r);
+	return r ? n : -ENOMEM;
+}
+
+/* Read the list and the index of its first record; -EAGAIN if a deletion ran meanwhile. */
+static int read_kernel(struct sync *s, size_t *ret_len, uint64_t *ret_head)
+{
+	uint64_t before = 0, after = 0;
+	int r;
+
+	if ((r = kernel_deleted(&s->kernel, &before)) < 0 ||
+	    (r = kernel_read_list(&s->kernel, &s->buf, &s->buf_cap, ret_len)) < 0 ||
+	    (r = kernel_deleted(&s->kernel, &after)) < 0)
+		return fail(s, r, "reading %s: %s", s->kernel.dir, strerror(-r));
+	if (before != after)
+		return fail(s, -EAGAIN, "records were deleted by someone else while reading; retrying");
+	*ret_head = s->kernel.has_counter ? before : s->head;
+	return 0;
+}
+
+/* Check the kernel's list against the store: returns where its unsaved records begin. */
+static int64_t reconcile(struct sync *s, size_t len, uint64_t head)
+{
+	int r;
+
+	if (head < s->head)
+		return fail(s, -ESTALE, "the kernel's deleted count went back from %" PRIu64
+			    " to %" PRIu64 ": not the log this store holds", s->head, head);
+	if (head > s->log.next)
+		return fail(s, -EBADMSG, "records %" PRIu64 "..%" PRIu64 " were deleted from the "
+			    "kernel without being saved: the log has a gap", s->log.next, head - 1);
+	if (head > s->head && (r = pending_advance(s, head)) < 0)
+		return fail(s, r, "stored records before %" PRIu64 " do not parse", head);
+	if (len < s->pending_len || memcmp(s->buf, s->pending, s->pending_len) != 0)
+		return fail(s, -EBADMSG, "the kernel's records %" PRIu64 "..%" PRIu64
+			    " differ from the ones stored in %s", head, s->log.next - 1, s->log.dir);
+	return (int64_t)s->pending_len;
+}
+
+static bool delete_due(const struct sync *s)
+{
+	return s->kernel.can_delete && s->cfg.delete_records &&
+	       (s->stats.kernel_records >= s->cfg.delete_records ||
+		(s->cfg.delete_bytes && s->stats.kernel_bytes >= s->cfg.delete_bytes));
+}
+
+static int delete_saved(struct sync *s)
+{
+	uint64_t n = s->log.next - s->head, counter;
+	int r;
+
+	if (n == 0)
+		return 0;
+	r = kernel_delete(&s->kernel, n);
+	if (r == -ESTALE)
+		return fail(s, r, "measurement is suspended for kexec: the records travel to the "
+			    "next kernel, nothing deleted");
+	if (r < 0)
+		return fail(s, r, "deleting %" PRIu64 " records from the kernel: %s", n, strerror(-r));
+	s->stats.deletions++;
+	s->stats.deleted_records += n;
+	s->stats.deleted_bytes += s->pending_len;
+	s->head += n;
+	s->pending_len = 0;
+	if (s->kernel.has_counter && kernel_deleted(&s->kernel, &counter) == 0 && counter != s->head)
+		return fail(s, -EBADMSG, "after deleting, the kernel counts %" PRIu64
+			    " deleted records, the store %" PRIu64, counter, s->head);
+	return 0;
+}
+
+static bool save_due(struct sync *s, int64_t unsaved, bool writer)
+{
+	uint64_t now = now_seconds();
+
+	if (unsaved <= 0) {
+		s->unsaved_since = 0;
+		return false;
+	}
+	if (!s->unsaved_since)
+		s->unsaved_since = now;
+	return writer || (uint64_t)unsaved >= s->cfg.save_records ||
+	       now - s->unsaved_since >= s->cfg.save_seconds;
+}
+
+static int cycle(struct sync *s, bool writer, bool force)
+{
+	uint64_t head = 0;
+	int64_t off, unsaved;
+	size_t len = 0;
+	int r;
+
+	if ((r = kernel_acquire(&s->kernel, writer)) < 0)
+		return fail(s, r, r == -EBUSY ? "another process holds the measurement list for "
+			    "writing; retrying" : "opening the measurement list: %s", strerror(-r));
+	if ((r = read_kernel(s, &len, &head)) < 0 || (off = reconcile(s, len, head)) < 0)
+		goto done;
+	unsaved = count_records(s, s->buf + off, len - (size_t)off);
+	if (unsaved < 0) {
+		r = fail(s, (int)unsaved, "the kernel's list does not parse after record %" PRIu64,
+			 s->log.next);
+		goto done;
+	}
+	s->stats.kernel_records = s->log.next - s->head + (uint64_t)unsaved;
+	s->stats.kernel_bytes = len;
+	if (save_due(s, unsaved, writer || force) &&
+	    (r = save(s, s->buf + off, len - (size_t)off)) < 0)
+		goto done;
+	if (s->log.next - s->head == s->stats.kernel_records)
+		s->unsaved_since = 0;	/* everything is saved */
+	if (writer && (force || delete_due(s)))
+		r = delete_saved(s);
+done:
+	kernel_release(&s->kernel);
+	return r;
+}
+
+int sync_cycle(struct sync *s, bool force)
+{
+	bool writer = s->kernel.can_delete && (force || delete_due(s));
+	int r;
+
+	s->error[0] = '\0';
+	if (s->log.error[0])
+		return fail(s, -EBADMSG, "the store is inconsistent, nothing is saved or deleted "
+			    "until it is repaired: %s", s->log.error);
+	r = cycle(s, writer, force);
+	if (r == 0 && !writer && delete_due(s))
+		r = cycle(s, true, false);	/* the read showed that a deletion is due */
+	if (r == 0 && force)
+		s->stats.snapshots++;
+	return r;
+}
+
+/* ---- start-up ---- */
+
+struct load {
+	struct sync *s;
+	int error;
+};
+
+/* Put the stored records from s->head on into pending: the kernel still holds them. */
+static int load_chunk(const struct manifest *m, const char *chunk, void *arg)
+{
+	struct load *ld = arg;
+	struct sync *s = ld->s;
+	uint8_t *bytes = NULL;
+	size_t cap = 0, len = 0;
+	struct kernel file = { .fd = open(chunk, O_RDONLY | O_CLOEXEC) };
+	int64_t skip = 0;
+	int r;
+
+	if (m->first + m->count <= s->head)
+		return 0;
+	if (file.fd < 0)
+		return ld->error = -errno;
+	r = kernel_read_list(&file, &bytes, &cap, &len);
+	close(file.fd);
+	if (r == 0 && m->first < s->head)
+		skip = skip_records(s, bytes, len, s->head - m->first);
+	if (r == 0 && skip >= 0)
+		r = pending_append(s, bytes + skip, len - (size_t)skip);
+	free(bytes);
+	return ld->error = r < 0 ? r : skip < 0 ? (int)skip : 0;
+}
+
+/* A log for a new cold boot; @counter records deleted before it are lost, and it says so. */
+static int new_log(struct sync *s, uint64_t counter)
+{
+	int r;
+
+	s->head = counter;
+	s->pending_len = 0;
+	if ((r = store_log_open(s->store, s->boot_id, true, &s->log)) < 0)
+		return fail(s, r, "creating log %s: %s", s->boot_id, strerror(-r));
+	if (s->log.chunks == 0 && counter > 0 && (r = store_log_set_start(&s->log, counter)) < 0)
+		return fail(s, r, "recording where log %s starts: %s", s->boot_id, strerror(-r));
+	if (counter > s->log.next)
+		fail(s, 0, "records 0..%" PRIu64 " were deleted before this store saw them",
+		     counter - 1);
+	return store_log_add_boot(&s->log, s->boot_id);
+}
+
+/* Load pending for a kernel whose first record is @head; false if the stored bytes differ. */
+static bool matches_from(struct sync *s, uint64_t head, size_t len)
+{
+	struct load ld = { s, 0 };
+
+	s->head = head;
+	s->pending_len = 0;
+	if (store_for_each_chunk(&s->log, load_chunk, &ld) < 0 || ld.error < 0)
+		return false;
+	return len >= s->pending_len && memcmp(s->buf, s->pending, s->pending_len) == 0;
+}
+
+struct locate {
+	struct sync *s;
+	const uint8_t *first;	/* the kernel's first record */
+	size_t first_len;
+	uint64_t found;
+};
+
+/* Without a deleted count: the last stored record identical to the kernel's first. */
+static int locate_chunk(const struct manifest *m, const char *chunk, void *arg)
+{
+	struct locate *lc = arg;
+	struct kernel file = { .fd = open(chunk, O_RDONLY | O_CLOEXEC) };
+	struct imalog_format f = { IMALOG_INPUT_BINARY, IMALOG_SHA1, m->order };
+	imalog_record *r = imalog_record_new();
+	uint8_t *bytes = NULL;
+	size_t cap = 0, len = 0, off = 0;
+
+	if (file.fd >= 0 && r && kernel_read_list(&file, &bytes, &cap, &len) == 0)
+		for (uint64_t i = m->first; off < len; i++) {
+			ptrdiff_t used = imalog_parse_record(&f, bytes + off, len - off, NULL, 0, r);
+
+			if (used <= 0)
+				break;
+			if ((size_t)used == lc->first_len && !memcmp(bytes + off, lc->first, lc->first_len))
+				lc->found = i;
+			off += (size_t)used;
+		}
+	if (file.fd >= 0)
+		close(file.fd);
+	imalog_record_free(r);
+	free(bytes);
+	return 0;
+}
+
+/*
+ * Where the kernel's list starts in the store's numbering. With the series' deleted count that
+ * is the count; without it, the stored record the list starts with (or, if none matches, the
+ * store's end: every stored record was deleted).
+ */
+static uint64_t kernel_head(struct sync *s, uint64_t counter, size_t len)
+{
+	struct imalog_format f = { IMALOG_INPUT_BINARY, IMALOG_SHA1, s->log.order };
+	struct locate lc = { s, s->buf, 0, s->log.next };
+	imalog_record *r;
+	ptrdiff_t used;
+
+	if (s->kernel.has_counter || !s->kernel.can_delete || len == 0)
+		return s->kernel.has_counter ? counter : s->kernel.can_delete ? s->log.next : 0;
+	if (!(r = imalog_record_new()))
+		return s->log.next;
+	used = imalog_parse_record(&f, s->buf, len, NULL, 0, r);
+	imalog_record_free(r);
+	if (used > 0) {
+		lc.first_len = (size_t)used;
+		store_for_each_chunk(&s->log, locate_chunk, &lc);
+	}
+	return lc.found;
+}
+
+/* Does the kernel's list continue the log (same cold boot, after a kexec or a restart)? */
+static bool continues(struct sync *s, uint64_t head, size_t len)
+{
+	if (head > s->log.next)
+		return false;	/* not this log, or records deleted unsaved */
+	if (!matches_from(s, head, len))
+		return false;
+	return s->pending_len > 0 || (head > 0 && head == s->log.next);
+}
+
+/* This boot's log: the one that lists it, or the newest if the kernel continues it, or new. */
+static int choose_log(struct sync *s)
+{
+	char id[64];
+	uint64_t counter = 0;
+	size_t len = 0;
+	int r;
+
+	if ((r = kernel_acquire(&s->kernel, false)) < 0 ||
+	    (r = kernel_read_list(&s->kernel, &s->buf, &s->buf_cap, &len)) < 0 ||
+	    (r = kernel_deleted(&s->kernel, &counter)) < 0)
+		return fail(s, r, "reading %s: %s", s->kernel.dir, strerror(-r));
+	kernel_release(&s->kernel);
+	if (store_latest_log(s->store, id, sizeof(id)) == 0 &&
+	    store_log_open(s->store, id, false, &s->log) == 0) {
+		uint64_t head = kernel_head(s, counter, len);
+
+		if (s->log.error[0] && store_log_has_boot(&s->log, s->boot_id))
+			return 0;	/* stays inconsistent: sync_cycle() says so */
+		if (!s->log.error[0] && store_log_has_boot(&s->log, s->boot_id) &&
+		    matches_from(s, head, len))
+			return 0;
+		if (!s->log.error[0] && continues(s, head, len))
+			return store_log_add_boot(&s->log, s->boot_id);
+	}
+	return new_log(s, counter);
+}
+
+int sync_start(const struct sync_config *cfg, struct sync **ret)
+{
+	struct sync *s = calloc(1, sizeof(*s));
+	int r;
+
+	if (!s)
+		return -ENOMEM;
+	s->cfg = *cfg;
+	s->kernel.fd = -1;
+	if ((r = store_open(cfg->store_dir, true, &s->store)) < 0)
+		r = fail(s, r, r == -EWOULDBLOCK ? "%s is in use by another imalogd" : "%s: %s",
+			 cfg->store_dir, strerror(-r));
+	else if ((r = kernel_open(cfg->ima_dir, &s->kernel)) < 0)
+		r = fail(s, r, "%s: %s", cfg->ima_dir, strerror(-r));
+	else if ((r = kernel_boot_id(s->boot_id, sizeof(s->boot_id))) < 0)
+		r = fail(s, r, "reading the boot id: %s", strerror(-r));
+	else
+		r = choose_log(s);
+	*ret = s;	/* also on failure: s->error says why */
+	return r;
+}
+
+void sync_free(struct sync *s)
+{
+	if (!s)
+		return;
+	kernel_release(&s->kernel);
+	store_free(s->store);
+	free(s->pending);
+	free(s->buf);
+	free(s);
+}

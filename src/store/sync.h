@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * One save-and-delete cycle of imalogd, also run by `imalog snapshot` when no daemon runs:
+ * read the kernel's list, check what the store already holds, commit new records as a chunk,
+ * and delete from the kernel only what is committed (docs/format.md 4.2, 4.4).
+ */
+#ifndef IMALOG_SYNC_H
+#define IMALOG_SYNC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kernel.h"
+#include "store.h"
+
+struct sync_config {
+	char store_dir[4096];
+	char ima_dir[4096];
+	uint32_t banks;			/* banks replayed into manifests */
+	uint64_t delete_records;	/* delete once the kernel holds this many records (0: never) */
+	uint64_t delete_bytes;		/* ... or this many bytes (0: no byte limit) */
+	uint64_t save_records;		/* save once this many records are new ... */
+	unsigned int save_seconds;	/* ... or this long after the oldest unsaved one appeared */
+};
+
+struct sync_stats {
+	uint64_t kernel_records, kernel_bytes;	/* the kernel's current list, last read */
+	uint64_t deletions, deleted_records, deleted_bytes;
+	uint64_t saves, snapshots;
+	uint64_t errors;
+};
+
+struct sync {
+	struct sync_config cfg;
+	struct store *store;
+	struct store_log log;
+	struct kernel kernel;
+	char boot_id[64];
+	uint64_t head;			/* absolute index of the kernel's first current record */
+	uint8_t *pending;		/* stored records the kernel still holds: [head, log.next) */
+	size_t pending_len, pending_cap;
+	uint8_t *buf;			/* the kernel's list, last read */
+	size_t buf_cap;
+	uint64_t unsaved_since;		/* monotonic seconds when unsaved records were first seen */
+	struct sync_stats stats;
+	char error[600];		/* the last error, "" after a clean cycle */
+};
+
+void sync_config_defaults(struct sync_config *c);
+/* Open the store (its lock held), the kernel, and the log this boot continues or starts. */
+int sync_start(const struct sync_config *cfg, struct sync **ret);
+void sync_free(struct sync *s);
+/* One cycle; @force saves and deletes whatever it can now. Errors are also in s->error. */
+int sync_cycle(struct sync *s, bool force);
+
+#endif
