@@ -102,7 +102,7 @@ struct imalog_field {
 	uint32_t len;
 };
 
-uint64_t imalog_record_index(const imalog_record *r);	/* 0-based position in the input */
+uint64_t imalog_record_index(const imalog_record *r);	/* position: first_index + 0, 1, ... */
 uint64_t imalog_record_offset(const imalog_record *r);	/* byte offset of its first byte */
 uint32_t imalog_record_pcr(const imalog_record *r);
 /* The header (template) digest of the log's bank. */
@@ -159,6 +159,8 @@ struct imalog_reader_options {
 	 * not covered by the template hash, so by default such a record fails with -EOPNOTSUPP.
 	 */
 	bool allow_unknown_templates;
+	/* Index of the first record: a piece of a longer log (a chunk) keeps absolute numbers. */
+	uint64_t first_index;
 };
 
 IMALOG_MUST_CHECK int imalog_reader_new(int fd, const struct imalog_reader_options *opts,
@@ -211,6 +213,11 @@ struct imalog_replay_options {
 	bool pre_5_8;		/* extend every bank with the zero-padded SHA-1 template digest */
 	unsigned int threads;	/* 0: one per bank up to the number of CPUs */
 	const imalog_pcrs *expected;	/* optional: find the prefix whose PCRs match */
+	/*
+	 * PCRs that must match even if no record extends them (bit per PCR): the IMA PCR, or
+	 * PCRs a verifier's policy names. Without it an empty log would match anything.
+	 */
+	uint64_t require_pcrs;
 };
 
 IMALOG_MUST_CHECK int imalog_replay_new(const struct imalog_replay_options *opts,
@@ -236,9 +243,11 @@ IMALOG_MUST_CHECK int imalog_replay_seed(imalog_replay *rp, unsigned int pcr, en
 bool imalog_replay_bad_record(const imalog_replay *rp, uint64_t *ret_index, uint64_t *ret_offset);
 
 /*
- * The outcome of matching @expected while replaying: the smallest number of records whose
- * replay gives every expected value of every PCR the log uses, in every bank with expected
- * values. Returns 1 and the prefix length, 0 if no prefix matches.
+ * The outcome of matching @expected while replaying: the shortest prefix whose replay gives every
+ * expected value of every PCR the log uses or require_pcrs names, in every bank with expected
+ * values. The prefix is
+ * named by the index of the first record after it (first_index when nothing needed replaying).
+ * Returns 1 and the prefix, 0 if no prefix matches.
  */
 IMALOG_MUST_CHECK int imalog_replay_match(const imalog_replay *rp, uint64_t *ret_prefix);
 

@@ -51,6 +51,7 @@ PUBLIC int imalog_reader_new(int fd, const struct imalog_reader_options *opts, i
 		return -ENOMEM;
 	rd->fd = fd;
 	rd->opts = *opts;
+	rd->index = opts->first_index;
 	rd->cap = INITIAL_BUFFER;
 	rd->buf = malloc(rd->cap);
 	if (opts->format.input == IMALOG_INPUT_ASCII) {

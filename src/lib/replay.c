@@ -16,6 +16,8 @@
 #include "internal.h"
 
 #define BATCH 8192
+#define UNMATCHED (-1)
+#define FROM_START (-2)	/* the value before the first record matches */
 
 /* One hash chain per bank, and where its PCRs first match the expected values. */
 struct job {
@@ -27,7 +29,12 @@ struct job {
 	struct hash_ctx *ctx, *sha1;
 	uint8_t pcr[IMALOG_MAX_PCRS][IMALOG_MAX_DIGEST];
 	const uint8_t *expected[IMALOG_MAX_PCRS];
-	int64_t from[IMALOG_MAX_PCRS], until[IMALOG_MAX_PCRS];	/* prefix lengths, -1 unset */
+	/*
+	 * The first range of prefixes [from, until] over which a PCR holds its expected value. A
+	 * prefix is named by the index of the record after it, so a log that starts at record
+	 * 1000 has prefixes 1000 (nothing replayed) to 1000 + n.
+	 */
+	int64_t from[IMALOG_MAX_PCRS], until[IMALOG_MAX_PCRS];
 	const struct imalog_record *bad;
 	/* the batch being run */
 	const struct imalog_record *recs;
@@ -40,6 +47,7 @@ struct imalog_replay {
 	unsigned int njobs;
 	bool configured;	/* the header-check job depends on the first record's bank */
 	uint64_t records, violations, used;
+	uint64_t start, end;	/* prefixes before the first and after the last record */
 	bool failed;
 	uint64_t bad_index, bad_offset;
 	struct imalog_record *batch;
@@ -73,8 +81,9 @@ static int job_new(enum imalog_hash alg, const struct imalog_replay_options *o, 
 	}
 	for (unsigned int p = 0; p < IMALOG_MAX_PCRS; p++) {
 		j->expected[p] = o->expected ? imalog_pcrs_get(o->expected, p, alg) : NULL;
-		j->from[p] = j->expected[p] && !memcmp(j->expected[p], zero, j->size) ? 0 : -1;
-		j->until[p] = -1;
+		j->from[p] = j->expected[p] && !memcmp(j->expected[p], zero, j->size) ? FROM_START
+											: UNMATCHED;
+		j->until[p] = UNMATCHED;
 	}
 	*ret = j;
 	return 0;
@@ -100,8 +109,8 @@ static void job_digest(struct job *j, const struct imalog_record *r, uint8_t *ou
 /* Track the first range of prefix lengths over which @p holds its expected value. */
 static void job_match(struct job *j, unsigned int p, uint64_t prefix)
 {
-	if (j->from[p] >= 0) {
-		if (j->until[p] < 0)
+	if (j->from[p] != UNMATCHED) {
+		if (j->until[p] == UNMATCHED)
 			j->until[p] = (int64_t)prefix - 1;
 	} else if (!memcmp(j->pcr[p], j->expected[p], j->size)) {
 		j->from[p] = (int64_t)prefix;
@@ -260,8 +269,11 @@ static int replay_batch(imalog_replay *rp, const struct imalog_record *recs, siz
 	for (unsigned int i = 0; i < rp->njobs; i++)
 		if (rp->job[i]->bad && (!bad || rp->job[i]->bad->index < bad->index))
 			bad = rp->job[i]->bad;
+	if (n && !rp->records && !rp->failed)
+		rp->start = rp->end = recs[0].index;
 	for (size_t i = 0; i < n && (!bad || &recs[i] < bad); i++) {
 		rp->records++;
+		rp->end = recs[i].index + 1;
 		rp->violations += recs[i].violation;
 		rp->used |= UINT64_C(1) << recs[i].pcr;
 	}
@@ -329,7 +341,8 @@ PUBLIC int imalog_replay_seed(imalog_replay *rp, unsigned int pcr, enum imalog_h
 	if (!j || pcr >= IMALOG_MAX_PCRS || len != j->size || rp->records)
 		return -EINVAL;
 	memcpy(j->pcr[pcr], value, len);
-	j->from[pcr] = j->expected[pcr] && !memcmp(value, j->expected[pcr], len) ? 0 : -1;
+	j->from[pcr] = j->expected[pcr] && !memcmp(value, j->expected[pcr], len) ? FROM_START
+										 : UNMATCHED;
 	rp->used |= UINT64_C(1) << pcr;
 	return 0;
 }
@@ -347,18 +360,20 @@ PUBLIC bool imalog_replay_bad_record(const imalog_replay *rp, uint64_t *ret_inde
 /* Intersect, over every used PCR with an expected value, the ranges where each one matches. */
 PUBLIC int imalog_replay_match(const imalog_replay *rp, uint64_t *ret_prefix)
 {
-	int64_t lo = 0, hi = (int64_t)rp->records;
+	int64_t lo = (int64_t)rp->start, hi = (int64_t)rp->end;
 
 	for (unsigned int i = 0; i < rp->njobs; i++) {
 		const struct job *j = rp->job[i];
 
 		for (unsigned int p = 0; j->extend && p < IMALOG_MAX_PCRS; p++) {
-			if (!j->expected[p] || !imalog_replay_pcr_used(rp, p))
+			if (!j->expected[p] ||
+			    !(imalog_replay_pcr_used(rp, p) || rp->opts.require_pcrs >> p & 1))
 				continue;
-			if (j->from[p] < 0)
+			if (j->from[p] == UNMATCHED)
 				return 0;
-			lo = j->from[p] > lo ? j->from[p] : lo;
-			if (j->until[p] >= 0 && j->until[p] < hi)
+			if (j->from[p] > lo)
+				lo = j->from[p];
+			if (j->until[p] != UNMATCHED && j->until[p] < hi)
 				hi = j->until[p];
 		}
 	}

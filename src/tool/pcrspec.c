@@ -48,8 +48,23 @@ done:
 	return r;
 }
 
+/* The PCRs a plain file lists: an explicit claim, so each of them must match. */
+static uint64_t listed_pcrs(const char *text, size_t len)
+{
+	imalog_pcrs *plain = imalog_pcrs_new();
+	uint64_t mask = 0;
+
+	if (plain && imalog_pcrs_parse(plain, IMALOG_PCRS_PLAIN, IMALOG_SHA1, text, len, NULL) == 0)
+		for (unsigned int pcr = 0; pcr < IMALOG_MAX_PCRS; pcr++)
+			for (int a = 0; a < IMALOG_HASH_COUNT; a++)
+				if (imalog_pcrs_get(plain, pcr, (enum imalog_hash)a))
+					mask |= UINT64_C(1) << pcr;
+	imalog_pcrs_free(plain);
+	return mask;
+}
+
 static int load_text(imalog_pcrs *p, const char *path, enum imalog_pcrs_syntax syntax,
-		     enum imalog_hash bank)
+		     enum imalog_hash bank, uint64_t *required)
 {
 	unsigned int line = 0;
 	size_t len = 0;
@@ -61,6 +76,8 @@ static int load_text(imalog_pcrs *p, const char *path, enum imalog_pcrs_syntax s
 		return r;
 	}
 	r = imalog_pcrs_parse(p, syntax, bank, text, len, &line);
+	if (r == 0 && syntax == IMALOG_PCRS_AUTO)
+		*required |= listed_pcrs(text, len);
 	if (r < 0)
 		errorf("%s: line %u: %s", path, line,
 		       r == -EOPNOTSUPP ? "unknown hash algorithm"
@@ -70,7 +87,7 @@ static int load_text(imalog_pcrs *p, const char *path, enum imalog_pcrs_syntax s
 	return r;
 }
 
-int load_pcr_spec(imalog_pcrs *p, const char *spec)
+int load_pcr_spec(imalog_pcrs *p, const char *spec, uint64_t *required)
 {
 	const char *comma = strchr(spec, ',');
 	struct stat st;
@@ -84,7 +101,7 @@ int load_pcr_spec(imalog_pcrs *p, const char *spec)
 			memcpy(alg_name, spec, (size_t)(comma - spec));
 			alg_name[comma - spec] = '\0';
 			if (imalog_hash_from_name(alg_name, &alg) == 0)
-				return load_text(p, comma + 1, IMALOG_PCRS_EVMCTL, alg);
+				return load_text(p, comma + 1, IMALOG_PCRS_EVMCTL, alg, required);
 		}
 	}
 	if (stat(spec, &st) == 0 && S_ISDIR(st.st_mode)) {
@@ -93,5 +110,5 @@ int load_pcr_spec(imalog_pcrs *p, const char *spec)
 			errorf("%s: cannot read PCRs (pcr-<alg>/<n>): %s", spec, strerror(-r));
 		return r;
 	}
-	return load_text(p, spec, IMALOG_PCRS_AUTO, IMALOG_SHA1);
+	return load_text(p, spec, IMALOG_PCRS_AUTO, IMALOG_SHA1, required);
 }

@@ -38,8 +38,12 @@ void input_close(struct input *in);
 int input_error(const struct input *in, int err);
 const char *input_name(const struct input *in);
 
-/* Add the expected values named by one --pcrs SPEC; errors are reported. */
-int load_pcr_spec(imalog_pcrs *p, const char *spec);
+/*
+ * Add the expected values named by one --pcrs SPEC; errors are reported. The PCRs of a plain
+ * "PCR ALG HEX" file are explicit claims: they are added to *required. The TPM's sources
+ * (sysfs, evmctl files, tpm2_pcrread) list every PCR, most of them not IMA's.
+ */
+int load_pcr_spec(imalog_pcrs *p, const char *spec, uint64_t *required);
 /* Replay all of @in; reports failures and returns the exit code (0 with *ret set). */
 int replay_input(struct input *in, const struct imalog_replay_options *o, imalog_replay **ret);
 int parse_banks(const char *list, uint32_t *ret);

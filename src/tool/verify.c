@@ -18,6 +18,7 @@
 struct verify {
 	imalog_pcrs *expected;
 	uint32_t banks;
+	uint64_t required;	/* PCRs that must match even if the log never extends them */
 	bool json;
 };
 
@@ -49,15 +50,21 @@ static int choose_banks(struct verify *v, uint32_t requested)
 	return 0;
 }
 
-/* Every PCR the log extends must have an expected value in every verified bank. */
+static bool verified_pcr(const struct verify *v, const imalog_replay *rp, unsigned int p)
+{
+	return imalog_replay_pcr_used(rp, p) || (v->required >> p & 1);
+}
+
+/* Every PCR verified must have an expected value in every verified bank. */
 static int check_coverage(const struct verify *v, const imalog_replay *rp)
 {
 	for (unsigned int p = 0; p < IMALOG_MAX_PCRS; p++)
 		for (int a = 0; a < IMALOG_HASH_COUNT; a++)
-			if (imalog_replay_pcr_used(rp, p) && v->banks >> a & 1 &&
+			if (verified_pcr(v, rp, p) && v->banks >> a & 1 &&
 			    !imalog_pcrs_get(v->expected, p, (enum imalog_hash)a)) {
-				errorf("the log extends PCR %u but there is no expected %s value for it",
-				       p, imalog_hash_name((enum imalog_hash)a));
+				errorf("PCR %u must be verified (%s) but there is no expected %s value "
+				       "for it", p, imalog_replay_pcr_used(rp, p) ? "the log extends it"
+				       : "it is required", imalog_hash_name((enum imalog_hash)a));
 				return -ENOENT;
 			}
 	return 0;
@@ -71,7 +78,7 @@ static void print_mismatch(const struct verify *v, const imalog_replay *rp)
 		for (int a = 0; a < IMALOG_HASH_COUNT; a++) {
 			enum imalog_hash alg = (enum imalog_hash)a;
 
-			if (!imalog_replay_pcr_used(rp, p) || !(v->banks >> a & 1))
+			if (!verified_pcr(v, rp, p) || !(v->banks >> a & 1))
 				continue;
 			imalog_hex(imalog_replay_pcr(rp, p, alg), imalog_hash_size(alg), got);
 			imalog_hex(imalog_pcrs_get(v->expected, p, alg), imalog_hash_size(alg), want);
@@ -98,7 +105,7 @@ static void report_json(const struct verify *v, const imalog_replay *rp, bool ok
 			json_object_array_add(banks, json_object_new_string(
 						      imalog_hash_name((enum imalog_hash)a)));
 	for (unsigned int p = 0; p < IMALOG_MAX_PCRS; p++)
-		if (imalog_replay_pcr_used(rp, p))
+		if (verified_pcr(v, rp, p))
 			json_object_array_add(pcrs, json_object_new_int((int)p));
 	json_object_object_add(o, "banks", banks);
 	json_object_object_add(o, "pcrs", pcrs);
@@ -132,7 +139,8 @@ static int report(const struct verify *v, const struct input *in, const imalog_r
 static int verify(struct verify *v, struct input *in, unsigned int threads, bool pre_5_8)
 {
 	struct imalog_replay_options o = {
-		.banks = v->banks, .pre_5_8 = pre_5_8, .threads = threads, .expected = v->expected
+		.banks = v->banks, .pre_5_8 = pre_5_8, .threads = threads, .expected = v->expected,
+		.require_pcrs = v->required,
 	};
 	imalog_replay *rp = NULL;
 	int ret = replay_input(in, &o, &rp);
@@ -152,10 +160,11 @@ int cmd_verify(int argc, char **argv)
 		{ "pre-5.8", no_argument, NULL, 'p' },
 		{ "threads", required_argument, NULL, 't' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "ima-pcr", required_argument, NULL, 'i' },
 		INPUT_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
-	struct verify v = { .expected = imalog_pcrs_new() };
+	struct verify v = { .expected = imalog_pcrs_new(), .required = UINT64_C(1) << 10 };
 	struct input in = { 0 };
 	uint32_t requested = 0;
 	unsigned int threads = 0;
@@ -171,7 +180,7 @@ int cmd_verify(int argc, char **argv)
 			goto done;
 		if (used)
 			continue;
-		if (opt == 'P' && load_pcr_spec(v.expected, optarg) == 0)
+		if (opt == 'P' && load_pcr_spec(v.expected, optarg, &v.required) == 0)
 			have_pcrs = true;
 		else if (opt == 'P')
 			goto done;
@@ -183,13 +192,15 @@ int cmd_verify(int argc, char **argv)
 			threads = (unsigned int)atoi(optarg);
 		else if (opt == 'j')
 			v.json = true;
+		else if (opt == 'i' && atoi(optarg) >= 0 && atoi(optarg) < IMALOG_MAX_PCRS)
+			v.required = (v.required & ~(UINT64_C(1) << 10)) | UINT64_C(1) << atoi(optarg);
 		else
 			goto usage;
 	}
 	if (optind + 1 < argc)
 		goto usage;
 	/* The TPM is read before the log, never after: see the comment at the top. */
-	if (!have_pcrs && load_pcr_spec(v.expected, DEFAULT_TPM) < 0)
+	if (!have_pcrs && load_pcr_spec(v.expected, DEFAULT_TPM, &v.required) < 0)
 		goto done;
 	if (choose_banks(&v, requested) < 0 || input_open(&in, argv[optind]) < 0)
 		goto done;
