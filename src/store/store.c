@@ -90,6 +90,20 @@ void store_free(struct store *s)
 	free(s);
 }
 
+bool store_locked(const char *root)
+{
+	char path[4200];
+	int fd;
+	bool held;
+
+	snprintf(path, sizeof(path), "%s/lock", root);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return false;
+	held = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+	close(fd);
+	return held;
+}
+
 const char *store_root(const struct store *s)
 {
 	return s->root;

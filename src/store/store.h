@@ -57,6 +57,8 @@ struct store;
 /* Open (creating) a store; with @exclusive take its lock, -EWOULDBLOCK if another holds it. */
 int store_open(const char *root, bool exclusive, struct store **ret);
 void store_free(struct store *s);
+/* Whether a process (imalogd) holds the store's lock now. */
+bool store_locked(const char *root);
 const char *store_root(const struct store *s);
 
 /* Open (with @create, creating) log @id and check it (4.5); inconsistency is in ret->error. */

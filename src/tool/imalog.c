@@ -193,6 +193,9 @@ static const struct {
 	{ "show", cmd_show, "print records as ASCII (the kernel's form), JSON lines or binary" },
 	{ "replay", cmd_replay, "compute the PCR values the log produces" },
 	{ "verify", cmd_verify, "check the log against expected PCR values (default: the TPM)" },
+	{ "status", cmd_status, "what imalogd has saved and deleted, and its last error" },
+	{ "snapshot", cmd_snapshot, "save and delete now (through imalogd if it runs)" },
+	{ "log", cmd_log, "the whole log from any record on: saved chunks, then the kernel's list" },
 };
 
 static void help(FILE *f)

@@ -9,14 +9,12 @@
 #include "json.h"
 #include "tool.h"
 
-enum output { OUT_ASCII, OUT_JSON, OUT_BINARY };
-
 struct show {
 	enum output out;
 	uint64_t from, count;
 };
 
-static int parse_u64(const char *s, uint64_t *ret)
+int parse_u64(const char *s, uint64_t *ret)
 {
 	char *end;
 
@@ -27,20 +25,21 @@ static int parse_u64(const char *s, uint64_t *ret)
 	return errno || *end ? -EINVAL : 0;
 }
 
-static int render(const struct show *s, const imalog_record *r, imalog_buf *out)
+int parse_output(const char *name, enum output *ret)
 {
-	switch (s->out) {
-	case OUT_ASCII:
-		return imalog_render_ascii(r, out);
-	case OUT_BINARY:
-		return imalog_render_binary(r, out);
-	default:
-		return json_render_record(r, out);
-	}
+	static const char *const names[] = { [OUT_ASCII] = "ascii", [OUT_JSON] = "json",
+					     [OUT_BINARY] = "binary" };
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(name, names[i]) == 0) {
+			*ret = (enum output)i;
+			return 0;
+		}
+	return -EINVAL;
 }
 
 /* Write out what is buffered once there is enough of it (@min), or all of it (@min == 0). */
-static int flush(imalog_buf *b, size_t min)
+int output_flush(imalog_buf *b, size_t min)
 {
 	size_t len;
 	const char *data = imalog_buf_data(b, &len);
@@ -51,6 +50,24 @@ static int flush(imalog_buf *b, size_t min)
 		return -EIO;
 	imalog_buf_clear(b);
 	return 0;
+}
+
+int output_record(enum output out, const imalog_record *r, imalog_buf *b)
+{
+	int e;
+
+	switch (out) {
+	case OUT_ASCII:
+		e = imalog_render_ascii(r, b);
+		break;
+	case OUT_BINARY:
+		e = imalog_render_binary(r, b);
+		break;
+	default:
+		e = json_render_record(r, b);
+		break;
+	}
+	return e < 0 ? e : output_flush(b, 1 << 16);
 }
 
 static int show(const struct show *s, struct input *in)
@@ -69,20 +86,17 @@ static int show(const struct show *s, struct input *in)
 			continue;
 		if (i - s->from >= s->count)
 			break;
-		e = render(s, r, b);
-		if (e < 0) {
-			errorf("%s: record %" PRIu64 " at byte offset %" PRIu64 ": cannot render: %s",
+		if ((e = output_record(s->out, r, b)) < 0) {
+			errorf("%s: record %" PRIu64 " at byte offset %" PRIu64 ": cannot write: %s",
 			       input_name(in), i, imalog_record_offset(r),
 			       e == -EOPNOTSUPP ? "unknown template" : strerror(-e));
 			ret = EXIT_UNUSABLE;
 			break;
 		}
-		if (flush(b, 1 << 16) < 0)
-			break;
 	}
 	if (n < 0)
 		ret = input_error(in, n);
-	if (flush(b, 0) < 0 || fflush(stdout) != 0) {
+	if (output_flush(b, 0) < 0 || fflush(stdout) != 0) {
 		errorf("writing output: %s", strerror(errno));
 		ret = EXIT_UNUSABLE;
 	}
@@ -110,12 +124,8 @@ int cmd_show(int argc, char **argv)
 			return EXIT_UNUSABLE;
 		if (used)
 			continue;
-		if (opt == 'f' && strcmp(optarg, "ascii") == 0)
-			s.out = OUT_ASCII;
-		else if (opt == 'f' && strcmp(optarg, "json") == 0)
-			s.out = OUT_JSON;
-		else if (opt == 'f' && strcmp(optarg, "binary") == 0)
-			s.out = OUT_BINARY;
+		if (opt == 'f' && parse_output(optarg, &s.out) == 0)
+			;
 		else if (opt == 'F' && parse_u64(optarg, &s.from) == 0)
 			;
 		else if (opt == 'n' && parse_u64(optarg, &s.count) == 0)

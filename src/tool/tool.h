@@ -47,11 +47,22 @@ int load_pcr_spec(imalog_pcrs *p, const char *spec, uint64_t *required);
 /* Replay all of @in; reports failures and returns the exit code (0 with *ret set). */
 int replay_input(struct input *in, const struct imalog_replay_options *o, imalog_replay **ret);
 int parse_banks(const char *list, uint32_t *ret);
+int parse_u64(const char *s, uint64_t *ret);
+
+/* How records are written: the kernel's ASCII, JSON lines, or binary. */
+enum output { OUT_ASCII, OUT_JSON, OUT_BINARY };
+int parse_output(const char *name, enum output *ret);
+/* Render @r into @b, writing @b to stdout once it holds 64 KiB. */
+int output_record(enum output out, const imalog_record *r, imalog_buf *b);
+int output_flush(imalog_buf *b, size_t min);
 void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 int cmd_show(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_snapshot(int argc, char **argv);
+int cmd_log(int argc, char **argv);
 
 #endif
