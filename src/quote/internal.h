@@ -18,11 +18,11 @@
 /* ---- hash algorithms by TPM_ALG_ID (alg.c) ---- */
 
 struct tpm_hash {
-	uint16_t id;			/* TPM_ALG_ID, TPM 2.0 Library Part 2, 6.3 */
-	const char *name;		/* tpm2-tools' spelling */
+	uint16_t id;	  /* TPM_ALG_ID, TPM 2.0 Library Part 2, 6.3 */
+	const char *name; /* tpm2-tools' spelling */
 	const char *evp_name;
 	uint8_t size;
-	enum imalog_hash bank;		/* IMALOG_HASH_COUNT if libimalog has no such bank */
+	enum imalog_hash bank; /* IMALOG_HASH_COUNT if libimalog has no such bank */
 };
 
 /* NULL for an algorithm that is not a hash this code knows. */
@@ -63,9 +63,9 @@ int signature_parse(const uint8_t *buf, size_t len, TPMT_SIGNATURE *ret);
 
 struct ak {
 	EVP_PKEY *pkey;
-	bool from_tpm;		/* a TPM2B_PUBLIC: the fields below are known */
+	bool from_tpm; /* a TPM2B_PUBLIC: the fields below are known */
 	TPMA_OBJECT attributes;
-	TPMT_SIG_SCHEME scheme;	/* TPM2_ALG_NULL: any scheme the key type allows */
+	TPMT_SIG_SCHEME scheme; /* TPM2_ALG_NULL: any scheme the key type allows */
 };
 
 /* PEM or DER SubjectPublicKeyInfo, or a TPM2B_PUBLIC (an RSA or ECC signing key). */
@@ -82,7 +82,7 @@ struct pcr_value {
 struct pcr_file {
 	TPML_PCR_SELECTION selection;
 	size_t count;
-	struct pcr_value values[MAX_SELECTED];	/* in file order */
+	struct pcr_value values[MAX_SELECTED]; /* in file order */
 };
 
 /*
@@ -105,7 +105,7 @@ struct quote {
 	/* After the signature verified and the attestation parsed: */
 	bool verified;
 	TPMS_ATTEST attest;
-	const struct tpm_hash *digest_hash;	/* the signature's, which pcrDigest uses */
+	const struct tpm_hash *digest_hash; /* the signature's, which pcrDigest uses */
 	size_t nselected;
 	struct pcr_ref selected[MAX_SELECTED];
 

@@ -34,7 +34,8 @@ static int pkey_from_params(const char *type, OSSL_PARAM_BLD *bld, EVP_PKEY **re
 	r = -EBADMSG;
 	if (EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) <= 0)
 		goto done;
-	/* fromdata() takes any numbers: an EC point must lie on its curve, an RSA modulus be odd. */
+	/* fromdata() takes any numbers: an EC point must lie on its curve, an RSA modulus be odd.
+	 */
 	check = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
 	if (!check || EVP_PKEY_public_check(check) != 1)
 		goto done;
@@ -135,12 +136,13 @@ static int tpm_public(const uint8_t *buf, size_t len, struct ak *ret)
 	if (r < 0)
 		return r;
 	*ret = (struct ak){ .pkey = pkey, .from_tpm = true, .attributes = p->objectAttributes };
-	/* TPMT_RSA_SCHEME and TPMT_ECC_SCHEME share TPMT_SIG_SCHEME's layout for signing schemes. */
+	/* TPMT_RSA_SCHEME and TPMT_ECC_SCHEME share TPMT_SIG_SCHEME's layout for signing schemes.
+	 */
 	ret->scheme.scheme = p->type == TPM2_ALG_RSA ? p->parameters.rsaDetail.scheme.scheme
 						     : p->parameters.eccDetail.scheme.scheme;
-	ret->scheme.details.any.hashAlg = p->type == TPM2_ALG_RSA
-						  ? p->parameters.rsaDetail.scheme.details.anySig.hashAlg
-						  : p->parameters.eccDetail.scheme.details.anySig.hashAlg;
+	ret->scheme.details.any.hashAlg =
+		p->type == TPM2_ALG_RSA ? p->parameters.rsaDetail.scheme.details.anySig.hashAlg
+					: p->parameters.eccDetail.scheme.details.anySig.hashAlg;
 	return 0;
 }
 

@@ -58,7 +58,8 @@ int quote_set_attest(quote *q, const uint8_t *buf, size_t len)
 	begin(q, true);
 	q->have_attest = false;
 	if (len > sizeof(q->attest_raw))
-		return quote_fail(q, -E2BIG, "the attestation is %zu bytes, more than a TPM2B_ATTEST holds",
+		return quote_fail(q, -E2BIG,
+				  "the attestation is %zu bytes, more than a TPM2B_ATTEST holds",
 				  len);
 	if (len == 0)
 		return quote_fail(q, -EBADMSG, "the attestation is empty");
@@ -76,10 +77,12 @@ int quote_set_signature(quote *q, const uint8_t *buf, size_t len)
 	q->have_sig = false;
 	r = signature_parse(buf, len, &q->sig);
 	if (r == -EOPNOTSUPP)
-		return quote_fail(q, r, "not an RSASSA, RSAPSS or ECDSA signature with a known hash");
+		return quote_fail(q, r,
+				  "not an RSASSA, RSAPSS or ECDSA signature with a known hash");
 	if (r < 0)
-		return quote_fail(q, r, "not a TPMT_SIGNATURE as tpm2_quote writes it (-f tss), "
-					"or bytes follow it");
+		return quote_fail(q, r,
+				  "not a TPMT_SIGNATURE as tpm2_quote writes it (-f tss), "
+				  "or bytes follow it");
 	q->have_sig = true;
 	return 0;
 }
@@ -97,10 +100,12 @@ int quote_set_key(quote *q, const uint8_t *buf, size_t len)
 		q->key = k;
 		return 0;
 	case -EKEYREJECTED:
-		return quote_fail(q, r, "the TPM key is not a restricted signing key, so its "
-					"signature does not show that the TPM made the quote");
+		return quote_fail(q, r,
+				  "the TPM key is not a restricted signing key, so its "
+				  "signature does not show that the TPM made the quote");
 	case -EOPNOTSUPP:
-		return quote_fail(q, r, "not an RSA key or an ECC key on NIST P-256, P-384 or P-521");
+		return quote_fail(q, r,
+				  "not an RSA key or an ECC key on NIST P-256, P-384 or P-521");
 	case -EBADMSG:
 		return quote_fail(q, r, "neither a PEM or DER public key nor a TPM2B_PUBLIC");
 	default:
@@ -114,8 +119,8 @@ int quote_set_nonce(quote *q, const uint8_t *nonce, size_t len)
 	q->have_nonce = false;
 	if (len == 0 || len > QUOTE_MAX_NONCE)
 		return quote_fail(q, len ? -E2BIG : -EINVAL,
-				  "a nonce has 1 to %d bytes (a TPM2B_DATA), not %zu", QUOTE_MAX_NONCE,
-				  len);
+				  "a nonce has 1 to %d bytes (a TPM2B_DATA), not %zu",
+				  QUOTE_MAX_NONCE, len);
 	memcpy(q->nonce, nonce, len);
 	q->nonce_len = len;
 	q->have_nonce = true;
@@ -125,18 +130,20 @@ int quote_set_nonce(quote *q, const uint8_t *nonce, size_t len)
 static int check_header(quote *q, const TPMS_ATTEST *a)
 {
 	if (a->magic != TPM2_GENERATED_VALUE)
-		return quote_fail(q, -EPROTO,
-				  "magic is 0x%08x, not TPM_GENERATED_VALUE: the TPM did not make it",
-				  a->magic);
+		return quote_fail(
+			q, -EPROTO,
+			"magic is 0x%08x, not TPM_GENERATED_VALUE: the TPM did not make it",
+			a->magic);
 	if (a->type != TPM2_ST_ATTEST_QUOTE)
 		return quote_fail(q, -EPROTO, "type is 0x%04x, not TPM_ST_ATTEST_QUOTE (0x%04x)",
 				  a->type, TPM2_ST_ATTEST_QUOTE);
 	if (a->extraData.size != q->nonce_len ||
 	    CRYPTO_memcmp(a->extraData.buffer, q->nonce, q->nonce_len) != 0)
-		return quote_fail(q, -ESTALE,
-				  "the quote's qualifying data (%u bytes) is not the nonce (%zu bytes): "
-				  "it is not a fresh answer to this verifier",
-				  a->extraData.size, q->nonce_len);
+		return quote_fail(
+			q, -ESTALE,
+			"the quote's qualifying data (%u bytes) is not the nonce (%zu bytes): "
+			"it is not a fresh answer to this verifier",
+			a->extraData.size, q->nonce_len);
 	return 0;
 }
 
@@ -150,7 +157,8 @@ int quote_check_attest(quote *q)
 	if (!q->have_attest || !q->have_sig || !q->have_nonce || !h)
 		return quote_fail(q, -EINVAL, "the attestation, signature or nonce is missing");
 	if (attest_parse(q->attest_raw, q->attest_len, &a) < 0)
-		return quote_fail(q, -EBADMSG, "the attestation is not a TPMS_ATTEST, or bytes follow");
+		return quote_fail(q, -EBADMSG,
+				  "the attestation is not a TPMS_ATTEST, or bytes follow");
 	r = check_header(q, &a);
 	if (r < 0)
 		return r;
@@ -175,7 +183,8 @@ int quote_verify(quote *q)
 	begin(q, false);
 	q->verified = q->have_values = false;
 	if (!q->have_attest || !q->have_sig || !q->key.pkey || !q->have_nonce)
-		return quote_fail(q, -EINVAL, "the attestation, signature, key or nonce is missing");
+		return quote_fail(q, -EINVAL,
+				  "the attestation, signature, key or nonce is missing");
 	r = quote_check_signature(q);
 	return r < 0 ? r : quote_check_attest(q);
 }
@@ -203,8 +212,9 @@ done:
 	EVP_MD_CTX_free(ctx);
 	EVP_MD_free(md);
 	if (r == -EBADE)
-		return quote_fail(q, r, "the PCR values do not give the quote's pcrDigest: they are "
-					"not the values the TPM quoted");
+		return quote_fail(q, r,
+				  "the PCR values do not give the quote's pcrDigest: they are "
+				  "not the values the TPM quoted");
 	return r < 0 ? quote_fail(q, r, "cannot compute the PCR digest: %s", strerror(-r)) : 0;
 }
 
@@ -226,15 +236,17 @@ static int check_file_values(quote *q, const struct pcr_file *f)
 	const uint8_t *values[MAX_SELECTED];
 
 	if (!selection_equal(&f->selection, &q->attest.attested.quote.pcrSelect))
-		return quote_fail(q, -EBADE, "the PCR values file is for another PCR selection than "
-					     "the quote's");
+		return quote_fail(q, -EBADE,
+				  "the PCR values file is for another PCR selection than "
+				  "the quote's");
 	if (f->count != q->nselected)
 		return quote_fail(q, -EBADMSG, "the PCR values file holds %zu values for %zu PCRs",
 				  f->count, q->nselected);
 	for (size_t i = 0; i < q->nselected; i++) {
 		if (f->values[i].size != q->selected[i].bank->size)
-			return quote_fail(q, -EBADMSG, "value %zu of the PCR values file (PCR %u of "
-						       "%s) has %u bytes",
+			return quote_fail(q, -EBADMSG,
+					  "value %zu of the PCR values file (PCR %u of "
+					  "%s) has %u bytes",
 					  i, q->selected[i].pcr, q->selected[i].bank->name,
 					  f->values[i].size);
 		values[i] = f->values[i].value;
@@ -257,8 +269,9 @@ int quote_check_pcr_file(quote *q, const uint8_t *buf, size_t len)
 		return quote_fail(q, -ENOMEM, "out of memory");
 	r = pcrfile_parse(buf, len, f, &offset);
 	if (r < 0)
-		quote_fail(q, r, "not a PCR values file as tpm2_quote -o writes it (bad field at "
-				 "byte offset %zu)",
+		quote_fail(q, r,
+			   "not a PCR values file as tpm2_quote -o writes it (bad field at "
+			   "byte offset %zu)",
 			   offset);
 	if (r == 0)
 		r = check_file_values(q, f);
@@ -283,13 +296,15 @@ int quote_check_pcrs(quote *q, const imalog_pcrs *values)
 		const struct pcr_ref *s = &q->selected[i];
 
 		if (s->bank->bank == IMALOG_HASH_COUNT)
-			return quote_fail(q, -EOPNOTSUPP, "the quote selects bank %s, which imalog "
-							  "does not replay",
+			return quote_fail(q, -EOPNOTSUPP,
+					  "the quote selects bank %s, which imalog "
+					  "does not replay",
 					  s->bank->name);
 		v[i] = imalog_pcrs_get(values, s->pcr, s->bank->bank);
 		if (!v[i])
-			return quote_fail(q, -ENOENT, "the quote selects PCR %u of %s, which has no "
-						      "value to check",
+			return quote_fail(q, -ENOENT,
+					  "the quote selects PCR %u of %s, which has no "
+					  "value to check",
 					  s->pcr, s->bank->name);
 	}
 	return check_digest(q, v);

@@ -31,8 +31,8 @@
 
 #include "imalog.h"
 
-#define QUOTE_MAX_NONCE 64	/* sizeof(TPMU_HA): the largest TPM2B_DATA */
-#define QUOTE_MAX_FILE (64u << 10)	/* every input file is far smaller */
+#define QUOTE_MAX_NONCE 64	   /* sizeof(TPMU_HA): the largest TPM2B_DATA */
+#define QUOTE_MAX_FILE (64u << 10) /* every input file is far smaller */
 
 typedef struct quote quote;
 
@@ -64,9 +64,9 @@ uint32_t quote_banks(const quote *q);
 IMALOG_MUST_CHECK int quote_expected(const quote *q, imalog_pcrs *p);
 
 struct quote_info {
-	const char *scheme;	/* "rsassa", "rsapss", "ecdsa" */
-	const char *hash;	/* of the signature and of pcrDigest: "sha256", ... */
-	uint64_t clock;		/* TPMS_CLOCK_INFO, milliseconds */
+	const char *scheme; /* "rsassa", "rsapss", "ecdsa" */
+	const char *hash;   /* of the signature and of pcrDigest: "sha256", ... */
+	uint64_t clock;	    /* TPMS_CLOCK_INFO, milliseconds */
 	uint32_t reset_count;
 	uint32_t restart_count;
 	bool safe;

@@ -75,13 +75,15 @@ static int check_key(quote *q)
 	const char *want = rsa ? "RSA" : "EC";
 
 	if (!EVP_PKEY_is_a(q->key.pkey, want))
-		return quote_fail(q, -EKEYREJECTED, "the signature is %s but the key is not an %s key",
+		return quote_fail(q, -EKEYREJECTED,
+				  "the signature is %s but the key is not an %s key",
 				  scheme_name(s->sigAlg), want);
 	if (q->key.from_tpm && q->key.scheme.scheme != TPM2_ALG_NULL &&
 	    (q->key.scheme.scheme != s->sigAlg ||
 	     q->key.scheme.details.any.hashAlg != s->signature.any.hashAlg))
-		return quote_fail(q, -EKEYREJECTED,
-				  "the signature's scheme or hash is not the one the key is bound to");
+		return quote_fail(
+			q, -EKEYREJECTED,
+			"the signature's scheme or hash is not the one the key is bound to");
 	return 0;
 }
 

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "quote.h"
 #include "tool.h"
 
 #define DEFAULT_TPM "/sys/class/tpm/tpm0"
@@ -20,6 +21,13 @@ struct verify {
 	uint32_t banks;
 	uint64_t required;	/* PCRs that must match even if the log never extends them */
 	bool json;
+	quote *quote;		/* --quote: verified before the log is read */
+	bool quote_values;	/* --quote-pcrs: the quoted values are the expected ones */
+};
+
+/* --quote and its companions (imalog(1), QUOTES). */
+struct quote_args {
+	const char *attest, *sig, *ak, *nonce, *pcrs;
 };
 
 static uint32_t banks_with_values(const imalog_pcrs *p)
@@ -87,6 +95,22 @@ static void print_mismatch(const struct verify *v, const imalog_replay *rp)
 		}
 }
 
+static json_object *quote_json(const struct verify *v)
+{
+	json_object *o = json_object_new_object();
+	struct quote_info info;
+
+	quote_get_info(v->quote, &info);
+	json_object_object_add(o, "scheme", json_object_new_string(info.scheme));
+	json_object_object_add(o, "hash", json_object_new_string(info.hash));
+	json_object_object_add(o, "pcr_values", json_object_new_string(v->quote_values ? "file"
+											  : "log"));
+	json_object_object_add(o, "reset_count", json_object_new_uint64(info.reset_count));
+	json_object_object_add(o, "restart_count", json_object_new_uint64(info.restart_count));
+	json_object_object_add(o, "clock", json_object_new_uint64(info.clock));
+	return o;
+}
+
 static void report_json(const struct verify *v, const imalog_replay *rp, bool ok, uint64_t prefix)
 {
 	json_object *o = json_object_new_object(), *banks = json_object_new_array();
@@ -109,6 +133,8 @@ static void report_json(const struct verify *v, const imalog_replay *rp, bool ok
 			json_object_array_add(pcrs, json_object_new_int((int)p));
 	json_object_object_add(o, "banks", banks);
 	json_object_object_add(o, "pcrs", pcrs);
+	if (v->quote)
+		json_object_object_add(o, "quote", quote_json(v));
 	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 	json_object_put(o);
 }
@@ -136,10 +162,161 @@ static int report(const struct verify *v, const struct input *in, const imalog_r
 	return EXIT_VERIFIED;
 }
 
+/* A quote that does not verify fails verification; a file that cannot be read is unusable. */
+static int quote_exit(int r)
+{
+	return r == -ENOMEM || r == -EOPNOTSUPP || r == -EINVAL || r == -ENOENT ? EXIT_UNUSABLE
+										  : EXIT_FAILED;
+}
+
+static int quote_file(quote *q, const char *path, const char *what,
+		      int (*use)(quote *, const uint8_t *, size_t))
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int r = quote_read_file(path, &buf, &len);
+
+	if (r < 0) {
+		errorf("%s: %s", path, r == -E2BIG ? "larger than 64 KiB" : strerror(-r));
+		return r;
+	}
+	r = use(q, buf, len);
+	free(buf);
+	if (r < 0)
+		errorf("%s: %s: %s", path, what, quote_failure(q));
+	return r;
+}
+
+static int quote_nonce(quote *q, const char *hex)
+{
+	uint8_t nonce[QUOTE_MAX_NONCE];
+	size_t len = strlen(hex) / 2;
+	int r = len > sizeof(nonce) ? -E2BIG : imalog_unhex(hex, strlen(hex), nonce, len);
+
+	if (r == 0)
+		r = quote_set_nonce(q, nonce, len);
+	if (r < 0)
+		usage_error("--nonce must be 1 to %d bytes in hex", QUOTE_MAX_NONCE);
+	return r;
+}
+
+static void print_quote(const struct verify *v, const struct quote_args *qa)
+{
+	struct quote_info info;
+
+	quote_get_info(v->quote, &info);
+	printf("%s: %s/%s signature by %s verifies, nonce matches, selects", qa->attest,
+	       info.scheme, info.hash, qa->ak);
+	for (int a = 0; a < IMALOG_HASH_COUNT; a++) {
+		const char *sep = ":";
+
+		if (!(quote_banks(v->quote) >> a & 1))
+			continue;
+		printf(" %s", imalog_hash_name((enum imalog_hash)a));
+		for (unsigned int p = 0; p < IMALOG_MAX_PCRS; p++)
+			if (quote_selects(v->quote, p, (enum imalog_hash)a)) {
+				printf("%s%u", sep, p);
+				sep = ",";
+			}
+	}
+	printf(", TPM resets %" PRIu32 ", restarts %" PRIu32 "; %s\n", info.reset_count,
+	       info.restart_count,
+	       v->quote_values ? "the PCR values file gives its PCR digest"
+			       : "the log must give its PCR digest");
+}
+
+/* Check the quote before the log; its PCR values, if given, become the expected values. */
+static int load_quote(struct verify *v, const struct quote_args *qa)
+{
+	int r;
+
+	if (quote_new(&v->quote) < 0)
+		return EXIT_UNUSABLE;
+	if (quote_file(v->quote, qa->attest, "attestation", quote_set_attest) < 0 ||
+	    quote_file(v->quote, qa->sig, "signature", quote_set_signature) < 0 ||
+	    quote_file(v->quote, qa->ak, "attestation key", quote_set_key) < 0 ||
+	    quote_nonce(v->quote, qa->nonce) < 0)
+		return EXIT_UNUSABLE;
+	r = quote_verify(v->quote);
+	if (r < 0) {
+		errorf("%s: verification failed: %s", qa->attest, quote_failure(v->quote));
+		return quote_exit(r);
+	}
+	if (!quote_banks(v->quote)) {
+		errorf("%s: verification failed: the quote selects no PCR of a bank imalog replays",
+		       qa->attest);
+		return EXIT_FAILED;
+	}
+	if (!qa->pcrs)
+		return EXIT_VERIFIED;
+	r = quote_file(v->quote, qa->pcrs, "PCR values", quote_check_pcr_file);
+	if (r == 0 && (r = quote_expected(v->quote, v->expected)) < 0)
+		errorf("%s: %s", qa->pcrs, strerror(-r));
+	v->quote_values = r == 0;
+	return r < 0 ? quote_exit(r) : EXIT_VERIFIED;
+}
+
+/* The quote attests only to what it selects: every PCR verified, in every bank verified. */
+static int check_quote_coverage(const struct verify *v, const imalog_replay *rp)
+{
+	for (unsigned int p = 0; p < IMALOG_MAX_PCRS; p++)
+		for (int a = 0; a < IMALOG_HASH_COUNT; a++)
+			if (verified_pcr(v, rp, p) && v->banks >> a & 1 &&
+			    !quote_selects(v->quote, p, (enum imalog_hash)a)) {
+				errorf("verification failed: the quote does not select PCR %u "
+				       "of %s (%s)",
+				       p, imalog_hash_name((enum imalog_hash)a),
+				       imalog_replay_pcr_used(rp, p) ? "the log extends it"
+								     : "the IMA PCR");
+				return -ENOENT;
+			}
+	return 0;
+}
+
+/* Without --quote-pcrs: the values the whole log gives must be the ones the TPM quoted. */
+static int report_replayed(const struct verify *v, const struct input *in,
+			   const imalog_replay *rp)
+{
+	imalog_pcrs *values = imalog_pcrs_new();
+	uint64_t n = imalog_replay_records(rp);
+	int r = values ? 0 : -ENOMEM;
+
+	for (unsigned int p = 0; p < IMALOG_MAX_PCRS && r == 0; p++)
+		for (int a = 0; a < IMALOG_HASH_COUNT && r == 0; a++) {
+			enum imalog_hash alg = (enum imalog_hash)a;
+
+			if (v->banks >> a & 1 && verified_pcr(v, rp, p))
+				r = imalog_pcrs_set(values, p, alg, imalog_replay_pcr(rp, p, alg),
+						    imalog_hash_size(alg));
+		}
+	if (r == 0)
+		r = quote_check_pcrs(v->quote, values);
+	imalog_pcrs_free(values);
+	if (v->json && (r == 0 || r == -EBADE))
+		report_json(v, rp, r == 0, n);
+	if (r == -EBADE) {
+		errorf("%s: verification failed: the %" PRIu64 " records do not give the "
+		       "quoted PCR values (a log read after the quote may run ahead of it: give "
+		       "the quoted values with --quote-pcrs)",
+		       input_name(in), n);
+		return EXIT_FAILED;
+	}
+	if (r < 0) {
+		errorf("%s", r == -ENOMEM ? strerror(ENOMEM) : quote_failure(v->quote));
+		return EXIT_UNUSABLE;
+	}
+	if (!v->json)
+		printf("%s: verified %" PRIu64 " of %" PRIu64 " records (%" PRIu64 " violations): "
+		       "the whole log gives the quoted PCR values\n",
+		       input_name(in), n, n, imalog_replay_violations(rp));
+	return EXIT_VERIFIED;
+}
+
 static int verify(struct verify *v, struct input *in, unsigned int threads, bool pre_5_8)
 {
 	struct imalog_replay_options o = {
-		.banks = v->banks, .pre_5_8 = pre_5_8, .threads = threads, .expected = v->expected,
+		.banks = v->banks, .pre_5_8 = pre_5_8, .threads = threads,
+		.expected = v->quote && !v->quote_values ? NULL : v->expected,
 		.require_pcrs = v->required,
 	};
 	imalog_replay *rp = NULL;
@@ -147,7 +324,12 @@ static int verify(struct verify *v, struct input *in, unsigned int threads, bool
 
 	if (ret != EXIT_VERIFIED)
 		return ret;
-	ret = check_coverage(v, rp) < 0 ? EXIT_UNUSABLE : report(v, in, rp);
+	if (v->quote && check_quote_coverage(v, rp) < 0)
+		ret = EXIT_FAILED;
+	else if (v->quote && !v->quote_values)
+		ret = report_replayed(v, in, rp);
+	else
+		ret = check_coverage(v, rp) < 0 ? EXIT_UNUSABLE : report(v, in, rp);
 	imalog_replay_free(rp);
 	return ret;
 }
@@ -161,11 +343,17 @@ int cmd_verify(int argc, char **argv)
 		{ "threads", required_argument, NULL, 't' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "ima-pcr", required_argument, NULL, 'i' },
+		{ "quote", required_argument, NULL, 'Q' },
+		{ "quote-sig", required_argument, NULL, 'S' },
+		{ "ak-pub", required_argument, NULL, 'K' },
+		{ "nonce", required_argument, NULL, 'N' },
+		{ "quote-pcrs", required_argument, NULL, 'V' },
 		INPUT_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct verify v = { .expected = imalog_pcrs_new(), .required = UINT64_C(1) << 10 };
 	struct input in = { 0 };
+	struct quote_args qa = { 0 };
 	uint32_t requested = 0;
 	unsigned int threads = 0;
 	bool pre_5_8 = false, have_pcrs = false;
@@ -192,6 +380,12 @@ int cmd_verify(int argc, char **argv)
 			threads = (unsigned int)atoi(optarg);
 		else if (opt == 'j')
 			v.json = true;
+		else if (opt == 'Q' || opt == 'S' || opt == 'K' || opt == 'N' || opt == 'V')
+			*(opt == 'Q'   ? &qa.attest
+			  : opt == 'S' ? &qa.sig
+			  : opt == 'K' ? &qa.ak
+			  : opt == 'N' ? &qa.nonce
+				       : &qa.pcrs) = optarg;
 		else if (opt == 'i' && atoi(optarg) >= 0 && atoi(optarg) < IMALOG_MAX_PCRS)
 			v.required = (v.required & ~(UINT64_C(1) << 10)) | UINT64_C(1) << atoi(optarg);
 		else
@@ -199,10 +393,28 @@ int cmd_verify(int argc, char **argv)
 	}
 	if (optind + 1 < argc)
 		goto usage;
+	if (qa.attest || qa.sig || qa.ak || qa.nonce || qa.pcrs) {
+		if (!qa.attest || !qa.sig || !qa.ak || !qa.nonce || have_pcrs ||
+		    (requested && !qa.pcrs)) {
+			usage_error("verify: --quote needs --quote-sig, --ak-pub and --nonce, "
+				    "takes no --pcrs, and --banks only with --quote-pcrs");
+			goto done;
+		}
+		ret = load_quote(&v, &qa);
+		if (ret != EXIT_VERIFIED)
+			goto done;
+		ret = EXIT_UNUSABLE;
+		if (!v.json)
+			print_quote(&v, &qa);
+	}
 	/* The TPM is read before the log, never after: see the comment at the top. */
-	if (!have_pcrs && load_pcr_spec(v.expected, DEFAULT_TPM, &v.required) < 0)
+	if (!have_pcrs && !v.quote && load_pcr_spec(v.expected, DEFAULT_TPM, &v.required) < 0)
 		goto done;
-	if (choose_banks(&v, requested) < 0 || input_open(&in, argv[optind]) < 0)
+	if (v.quote && !v.quote_values)
+		v.banks = quote_banks(v.quote);
+	else if (choose_banks(&v, requested) < 0)
+		goto done;
+	if (input_open(&in, argv[optind]) < 0)
 		goto done;
 	ret = verify(&v, &in, threads, pre_5_8);
 	input_close(&in);
@@ -210,6 +422,7 @@ int cmd_verify(int argc, char **argv)
 usage:
 	usage_error("verify: bad option or argument");
 done:
+	quote_free(v.quote);
 	imalog_pcrs_free(v.expected);
 	return ret;
 }
