@@ -19,18 +19,7 @@
 #include "sync.h"
 #include "tool.h"
 
-struct store_opts {
-	const char *store;
-	const char *ima_dir;
-	const char *log_id;
-};
-
-#define STORE_LONG_OPTIONS                                                                         \
-	{ "store", required_argument, NULL, 0x200 },                                               \
-	{ "securityfs", required_argument, NULL, 0x201 },                                          \
-	{ "log-id", required_argument, NULL, 0x202 }
-
-static int store_option(struct store_opts *o, int opt, const char *arg)
+int store_option(struct store_opts *o, int opt, const char *arg)
 {
 	switch (opt) {
 	case 0x200:
@@ -236,10 +225,22 @@ int cmd_snapshot(int argc, char **argv)
 
 /* ---- imalog log ---- */
 
-struct log_out {
+struct output_sink {
 	enum output out;
-	uint64_t from;
 	imalog_buf *buf;
+};
+
+static int output_sink(void *ctx, const imalog_record *r)
+{
+	struct output_sink *o = ctx;
+
+	return output_record(o->out, r, o->buf);
+}
+
+struct log_out {
+	uint64_t from;
+	int (*sink)(void *ctx, const imalog_record *r);
+	void *ctx;
 	int error;
 };
 
@@ -257,12 +258,14 @@ static int emit(struct log_out *l, int fd, const char *name, uint64_t first,
 	int n = imalog_reader_new(fd, &ro, &rd);
 
 	while (n == 0 && (n = imalog_reader_next(rd, &r)) > 0) {
-		n = imalog_record_index(r) < l->from ? 0 : output_record(l->out, r, l->buf);
+		n = imalog_record_index(r) < l->from ? 0 : l->sink(l->ctx, r);
 		if (n < 0)
-			errorf("%s: record %" PRIu64 ": cannot write: %s", name,
-			       imalog_record_index(r), strerror(-n));
+			errorf("%s: record %" PRIu64 " at byte offset %" PRIu64 ": %s", name,
+			       imalog_record_index(r), imalog_record_offset(r),
+			       n == -EBADMSG ? "template digest does not match the template data"
+					     : strerror(-n));
 	}
-	if (n < 0 && rd && n != -EIO) {
+	if (n < 0 && n != -EIO && n != -EBADMSG) {
 		uint64_t index, offset;
 
 		imalog_reader_where(rd, &index, &offset);
@@ -325,8 +328,10 @@ static int read_kernel_tail(const struct store_opts *o, int *ret_fd, uint64_t *r
 	return r;
 }
 
-static int log_all(const struct store_opts *o, struct log_out *l, bool with_kernel)
+int store_walk(const struct store_opts *o, uint64_t from, bool with_kernel,
+	       int (*sink)(void *ctx, const imalog_record *r), void *ctx)
 {
+	struct log_out out = { from, sink, ctx, 0 }, *l = &out;
 	struct store_log *log = calloc(1, sizeof(*log));
 	struct store *st = NULL;
 	uint64_t head = 0;
@@ -368,13 +373,14 @@ int cmd_log(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct store_opts o = { STORE_DEFAULT, KERNEL_IMA_DIR, NULL };
-	struct log_out l = { OUT_BINARY, 0, imalog_buf_new(), 0 };
+	struct output_sink l = { OUT_BINARY, imalog_buf_new() };
 	bool with_kernel = true;
+	uint64_t from = 0;
 	int opt, r;
 
 	while ((opt = getopt_long(argc, argv, "f:", options, NULL)) != -1) {
 		if (store_option(&o, opt, optarg) || (opt == 'f' && parse_output(optarg, &l.out) == 0) ||
-		    (opt == 'F' && parse_u64(optarg, &l.from) == 0))
+		    (opt == 'F' && parse_u64(optarg, &from) == 0))
 			continue;
 		if (opt == 'K') {
 			with_kernel = false;
@@ -390,7 +396,7 @@ int cmd_log(int argc, char **argv)
 		return usage_error("log: binary output to a terminal; redirect it or use --format"),
 		       EXIT_UNUSABLE;
 	}
-	r = log_all(&o, &l, with_kernel);
+	r = store_walk(&o, from, with_kernel, output_sink, &l);
 	if (output_flush(l.buf, 0) < 0 || fflush(stdout) != 0)
 		r = -EIO;
 	imalog_buf_free(l.buf);

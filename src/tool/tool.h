@@ -61,6 +61,27 @@ void errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cmd_show(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
+/* Where imalogd's store and the kernel's list are (imalog status, snapshot, log, verify). */
+struct store_opts {
+	const char *store;
+	const char *ima_dir;
+	const char *log_id;
+};
+
+#define STORE_LONG_OPTIONS                                                                         \
+	{ "store", required_argument, NULL, 0x200 },                                               \
+	{ "securityfs", required_argument, NULL, 0x201 },                                          \
+	{ "log-id", required_argument, NULL, 0x202 }
+
+int store_option(struct store_opts *o, int opt, const char *arg);
+/*
+ * Every record from absolute index @from on, to @sink: the store's chunks (checked first),
+ * then the kernel's list unless !@with_kernel. -EBADMSG when the store is inconsistent, has a
+ * gap, or a record fails (all reported, naming the file).
+ */
+int store_walk(const struct store_opts *o, uint64_t from, bool with_kernel,
+	       int (*sink)(void *ctx, const imalog_record *r), void *ctx);
+
 int cmd_status(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);
 int cmd_log(int argc, char **argv);

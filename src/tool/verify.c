@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernel.h"
 #include "quote.h"
 #include "tool.h"
 
@@ -22,6 +23,8 @@ struct verify {
 	uint64_t required;	/* PCRs that must match even if the log never extends them */
 	bool json;
 	quote *quote;		/* --quote: verified before the log is read */
+	struct store_opts store;	/* --store: imalogd's chunks, then the kernel's list */
+	bool with_kernel;
 	bool quote_values;	/* --quote-pcrs: the quoted values are the expected ones */
 };
 
@@ -312,6 +315,31 @@ static int report_replayed(const struct verify *v, const struct input *in,
 	return EXIT_VERIFIED;
 }
 
+static int replay_sink(void *ctx, const imalog_record *r)
+{
+	return imalog_replay_record(ctx, r);
+}
+
+/* --store: the whole log, imalogd's chunks (checked) followed by the kernel's list. */
+static int replay_store(const struct verify *v, const struct imalog_replay_options *o,
+			imalog_replay **ret)
+{
+	imalog_replay *rp;
+	int r = imalog_replay_new(o, &rp);
+
+	if (r < 0) {
+		errorf("cannot replay: %s", strerror(-r));
+		return EXIT_UNUSABLE;
+	}
+	r = store_walk(&v->store, 0, v->with_kernel, replay_sink, rp);
+	if (r < 0) {
+		imalog_replay_free(rp);
+		return r == -EBADMSG ? EXIT_FAILED : EXIT_UNUSABLE;
+	}
+	*ret = rp;
+	return EXIT_VERIFIED;
+}
+
 static int verify(struct verify *v, struct input *in, unsigned int threads, bool pre_5_8)
 {
 	struct imalog_replay_options o = {
@@ -320,7 +348,7 @@ static int verify(struct verify *v, struct input *in, unsigned int threads, bool
 		.require_pcrs = v->required,
 	};
 	imalog_replay *rp = NULL;
-	int ret = replay_input(in, &o, &rp);
+	int ret = v->store.store ? replay_store(v, &o, &rp) : replay_input(in, &o, &rp);
 
 	if (ret != EXIT_VERIFIED)
 		return ret;
@@ -348,10 +376,17 @@ int cmd_verify(int argc, char **argv)
 		{ "ak-pub", required_argument, NULL, 'K' },
 		{ "nonce", required_argument, NULL, 'N' },
 		{ "quote-pcrs", required_argument, NULL, 'V' },
+		{ "no-kernel", no_argument, NULL, 'k' },
 		INPUT_LONG_OPTIONS,
+		STORE_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
-	struct verify v = { .expected = imalog_pcrs_new(), .required = UINT64_C(1) << 10 };
+	struct verify v = {
+		.expected = imalog_pcrs_new(),
+		.required = UINT64_C(1) << 10,
+		.store = { NULL, KERNEL_IMA_DIR, NULL },
+		.with_kernel = true,
+	};
 	struct input in = { 0 };
 	struct quote_args qa = { 0 };
 	uint32_t requested = 0;
@@ -366,7 +401,7 @@ int cmd_verify(int argc, char **argv)
 
 		if (used < 0)
 			goto done;
-		if (used)
+		if (used || store_option(&v.store, opt, optarg))
 			continue;
 		if (opt == 'P' && load_pcr_spec(v.expected, optarg, &v.required) == 0)
 			have_pcrs = true;
@@ -380,6 +415,8 @@ int cmd_verify(int argc, char **argv)
 			threads = (unsigned int)atoi(optarg);
 		else if (opt == 'j')
 			v.json = true;
+		else if (opt == 'k')
+			v.with_kernel = false;
 		else if (opt == 'Q' || opt == 'S' || opt == 'K' || opt == 'N' || opt == 'V')
 			*(opt == 'Q'   ? &qa.attest
 			  : opt == 'S' ? &qa.sig
@@ -414,7 +451,10 @@ int cmd_verify(int argc, char **argv)
 		v.banks = quote_banks(v.quote);
 	else if (choose_banks(&v, requested) < 0)
 		goto done;
-	if (input_open(&in, argv[optind]) < 0)
+	if (v.store.store && argv[optind])
+		goto usage;
+	in.path = v.store.store;
+	if (!v.store.store && input_open(&in, argv[optind]) < 0)
 		goto done;
 	ret = verify(&v, &in, threads, pre_5_8);
 	input_close(&in);
