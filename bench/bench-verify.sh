@@ -129,7 +129,7 @@ for name in imalog evmctl; do
 done
 
 echo "# hashing limit: per record sha1 and sha256 of the template data and both extends"
-"$hashlimit" --repeat 3 "$tmp/log" >"$tmp/limit"
+"$hashlimit" --repeat 5 "$tmp/log" >"$tmp/limit"
 sed 's/^/hashlimit_/' "$tmp/limit" | grep -v '_pcr'
 want=$(awk '$1 == 10 && $2 == "sha256" { print $3 }' "$tmp/expected")
 got=$(awk '$1 == "pcr10_sha256:" { print $2 }' "$tmp/limit")
@@ -141,9 +141,13 @@ single=$(awk '$1 == "single_thread_records_per_second:" { print $2 }' "$tmp/limi
 multi=$(awk '$1 == "all_cores_records_per_second:" { print $2 }' "$tmp/limit")
 imalog_rps=$(calc "$records / ${best_of[imalog]}" 0)
 evmctl_rps=$(calc "$records / ${best_of[evmctl]}" 0)
+# All cores can do at least what one does: when other load keeps the second core busy, the
+# parallel figure falls below the single-thread one and the limit is the single-thread one.
+limit=$(calc "($multi > $single) ? $multi : $single" 0)
+echo "hashing_limit_records_per_second: $limit"
 echo "imalog_fraction_of_single_thread_limit: $(calc "$imalog_rps / $single" 2)"
-echo "imalog_fraction_of_all_cores_limit: $(calc "$imalog_rps / $multi" 2)"
-echo "evmctl_fraction_of_single_thread_limit: $(calc "$evmctl_rps / $single" 2)"
+echo "imalog_fraction_of_limit: $(calc "$imalog_rps / $limit" 2)"
+echo "evmctl_fraction_of_limit: $(calc "$evmctl_rps / $limit" 2)"
 
 echo "# anchor"
 echo "evmctl_vs_brief_anchor: $evmctl_rps records/s measured vs ~$anchor in the brief" \
