@@ -148,8 +148,6 @@ static int put_field(struct builder *b, const struct field_type *ft, struct toke
 	case IMALOG_FIELD_DIGEST_TYPE_ALGO:
 		return put_digest_algo(b, t);
 	case IMALOG_FIELD_STRING:
-		if (memchr(t.p, '\0', t.len))
-			return -EBADMSG;	/* the kernel's strings end at their only NUL */
 		memcpy(b->p + b->used, t.p, t.len);
 		b->p[b->used + t.len] = '\0';
 		b->used += t.len + 1;
@@ -164,7 +162,7 @@ static int put_field(struct builder *b, const struct field_type *ft, struct toke
 /* The legacy "ima" template: digest[20] || u32 len || name without NUL. */
 static int build_legacy(struct builder *b, const struct token *tok)
 {
-	if (tok[0].len != 40 || tok[1].len > IMALOG_MAX_EVENT_NAME || memchr(tok[1].p, '\0', tok[1].len))
+	if (tok[0].len != 40 || tok[1].len > IMALOG_MAX_EVENT_NAME)
 		return -EBADMSG;
 	if (put_hex(b, tok[0]) < 0)
 		return -EBADMSG;
@@ -243,6 +241,8 @@ int parse_ascii(const struct imalog_format *fmt, const uint8_t *buf, size_t len,
 	if (!nl)
 		return len > IMALOG_MAX_TEMPLATE_DATA * 2 + 4096 ? -E2BIG : 0;
 	line_len = (size_t)(nl - buf);
+	if (memchr(buf, '\0', line_len))
+		return -EBADMSG;	/* the kernel prints C strings: no NUL in any field */
 	if (scratch_len < ascii_scratch_need(line_len))
 		return -ENOBUFS;
 	if ((ret = parse_pcr(&line, &line_len, &r->pcr)) < 0 ||
