@@ -38,12 +38,13 @@ done:
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct imalog_format fmt = { IMALOG_INPUT_ASCII, IMALOG_SHA1, IMALOG_LITTLE_ENDIAN };
-	size_t scratch_len = 2 * MAX_INPUT + 256;
-	uint8_t *scratch = malloc(2 * scratch_len);
-	imalog_record *r = imalog_record_new();
+	/* A rendered line is at most twice as long as the line it came from, plus the digest. */
+	size_t scratch_len = 4 * size + 512;
+	uint8_t *scratch = NULL;
+	imalog_record *r = NULL;
 	ptrdiff_t n;
 
-	if (size > MAX_INPUT || !scratch || !r)
+	if (size > MAX_INPUT || !(scratch = malloc(2 * scratch_len)) || !(r = imalog_record_new()))
 		goto done;
 	while ((n = imalog_parse_record(&fmt, data, size, scratch, scratch_len, r)) > 0) {
 		check_round_trip(&fmt, r, scratch + scratch_len, scratch_len);
