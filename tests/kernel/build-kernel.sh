@@ -134,6 +134,9 @@ build()
 	} >"$work/config.log" 2>&1 || die "configuration failed, see $work/config.log"
 	check_config "$src/.config" || die "config fragment options did not survive olddefconfig"
 	note "building bzImage with $jobs jobs (log: $work/build.log)"
+	# Each key builds in its own directory: ccache rewrites absolute paths below the tree to
+	# relative ones so that compiles hit across directories.
+	export CCACHE_BASEDIR=$src
 	# Fixed build identity so that ccache hits and builds repeat exactly.
 	if ! nice make -C "$src" -j"$jobs" CC="ccache gcc" KBUILD_BUILD_USER=imalog \
 		KBUILD_BUILD_HOST=ktest KBUILD_BUILD_TIMESTAMP='Thu Jan  1 00:00:00 UTC 1970' \
