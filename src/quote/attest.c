@@ -9,7 +9,7 @@
 
 int attest_parse(const uint8_t *buf, size_t len, TPMS_ATTEST *ret)
 {
-	TPMS_ATTEST a;
+	TPMS_ATTEST a = { 0 };
 	size_t offset = 0;
 
 	if (len > sizeof(((TPM2B_ATTEST *)0)->attestationData))

@@ -115,7 +115,7 @@ static int ecc_key(const TPMT_PUBLIC *p, EVP_PKEY **ret)
 
 static int tpm_public(const uint8_t *buf, size_t len, struct ak *ret)
 {
-	TPM2B_PUBLIC pub;
+	TPM2B_PUBLIC pub = { 0 }; /* the unmarshaller wants the size zero */
 	const TPMT_PUBLIC *p = &pub.publicArea;
 	size_t offset = 0;
 	EVP_PKEY *pkey = NULL;

@@ -150,7 +150,7 @@ static int check_header(quote *q, const TPMS_ATTEST *a)
 int quote_check_attest(quote *q)
 {
 	const struct tpm_hash *h = tpm_hash_get(q->sig.signature.any.hashAlg);
-	TPMS_ATTEST a;
+	TPMS_ATTEST a = { 0 };
 	int r;
 
 	q->verified = q->have_values = false;

@@ -14,7 +14,7 @@
 
 int signature_parse(const uint8_t *buf, size_t len, TPMT_SIGNATURE *ret)
 {
-	TPMT_SIGNATURE s;
+	TPMT_SIGNATURE s = { 0 };
 	size_t offset = 0;
 
 	if (len > sizeof(TPMT_SIGNATURE))
