@@ -235,11 +235,12 @@ static int load_quote(struct verify *v, const struct quote_args *qa)
 
 	if (quote_new(&v->quote) < 0)
 		return EXIT_UNUSABLE;
-	if (quote_file(v->quote, qa->attest, "attestation", quote_set_attest) < 0 ||
-	    quote_file(v->quote, qa->sig, "signature", quote_set_signature) < 0 ||
-	    quote_file(v->quote, qa->ak, "attestation key", quote_set_key) < 0 ||
-	    quote_nonce(v->quote, qa->nonce) < 0)
-		return EXIT_UNUSABLE;
+	if ((r = quote_file(v->quote, qa->attest, "attestation", quote_set_attest)) < 0 ||
+	    (r = quote_file(v->quote, qa->sig, "signature", quote_set_signature)) < 0 ||
+	    (r = quote_file(v->quote, qa->ak, "attestation key", quote_set_key)) < 0 ||
+	    (r = quote_nonce(v->quote, qa->nonce)) < 0)
+		/* A key that cannot attest makes the quote fail; anything unreadable is unusable. */
+		return r == -EKEYREJECTED ? EXIT_FAILED : EXIT_UNUSABLE;
 	r = quote_verify(v->quote);
 	if (r < 0) {
 		errorf("%s: verification failed: %s", qa->attest, quote_failure(v->quote));
