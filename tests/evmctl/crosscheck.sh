@@ -23,7 +23,11 @@ if ! command -v "$evmctl" >/dev/null; then
 	exit 77
 fi
 for f in "$imalog" "$gen"; do
-	[ -x "$f" ] || { echo "FAIL: $f is not built"; exit 1; }
+	if [ ! -x "$f" ]; then
+		echo "FAIL: $f is not built"
+		echo "0 passed, 1 failed"
+		exit 1
+	fi
 done
 
 tmp=$(mktemp -d)
