@@ -240,14 +240,13 @@ struct made {
 	uint8_t nonce[20];
 };
 
-static void made_init(struct made *m, TPM2_ALG_ID bank1, TPM2_ALG_ID bank2)
+/* A quote of PCR 10 in two banks, signed by @key (kept by the caller). */
+static void made_init(struct made *m, EVP_PKEY *key, TPM2_ALG_ID bank1, TPM2_ALG_ID bank2)
 {
 	TPMS_QUOTE_INFO *qi = &m->attest.attested.quote;
 
 	memset(m, 0, sizeof(*m));
-	m->key = EVP_EC_gen("P-256");
-	if (!m->key)
-		exit(2);
+	m->key = key;
 	memset(m->nonce, 0x4e, sizeof(m->nonce));
 	m->attest.magic = TPM2_GENERATED_VALUE;
 	m->attest.type = TPM2_ST_ATTEST_QUOTE;
@@ -338,13 +337,16 @@ static void test_made(void)
 	static const uint8_t v1[20] = { 1 }, v256[32] = { 2 };
 	const uint8_t *values[2] = { v256, v1 }, sizes[2] = { 32, 20 };
 	uint8_t concat[52], file[136 + 532];
+	EVP_PKEY *key = EVP_EC_gen("P-256");
 	struct made m;
 	quote *q = NULL;
 	size_t len;
 
+	if (!key)
+		exit(2);
 	CHECK_INT(quote_new(&q), 0);
 	/* Banks in selection order, sha256 first: the digest follows that order. */
-	made_init(&m, TPM2_ALG_SHA256, TPM2_ALG_SHA1);
+	made_init(&m, key, TPM2_ALG_SHA256, TPM2_ALG_SHA1);
 	memcpy(concat, v256, 32);
 	memcpy(concat + 32, v1, 20);
 	EVP_Digest(concat, sizeof(concat), m.attest.attested.quote.pcrDigest.buffer, NULL,
@@ -360,26 +362,26 @@ static void test_made(void)
 	CHECK_INT(quote_check_pcr_file(q, file, len), -EBADE);
 
 	/* Signed, so past the signature: each field the TPM would never sign for a quote. */
-	made_init(&m, TPM2_ALG_SHA1, TPM2_ALG_SHA256);
+	made_init(&m, key, TPM2_ALG_SHA1, TPM2_ALG_SHA256);
 	m.attest.magic = 0xff544348;
 	CHECK_INT(made_verify(&m, q), -EPROTO);
 	CHECK(strstr(quote_failure(q), "TPM_GENERATED_VALUE") != NULL);
-	made_init(&m, TPM2_ALG_SHA1, TPM2_ALG_SHA256);
+	made_init(&m, key, TPM2_ALG_SHA1, TPM2_ALG_SHA256);
 	m.attest.type = TPM2_ST_ATTEST_CERTIFY;
 	m.attest.attested.certify = (TPMS_CERTIFY_INFO){ 0 };
 	CHECK_INT(made_verify(&m, q), -EPROTO);
 	CHECK(strstr(quote_failure(q), "TPM_ST_ATTEST_QUOTE") != NULL);
-	made_init(&m, TPM2_ALG_SHA1, TPM2_ALG_SHA256);
+	made_init(&m, key, TPM2_ALG_SHA1, TPM2_ALG_SHA256);
 	m.attest.extraData.buffer[19] ^= 1;
 	CHECK_INT(made_verify(&m, q), -ESTALE);
-	made_init(&m, TPM2_ALG_SHA1, TPM2_ALG_SHA256);
+	made_init(&m, key, TPM2_ALG_SHA1, TPM2_ALG_SHA256);
 	m.attest.attested.quote.pcrDigest.size = 20;
 	CHECK_INT(made_verify(&m, q), -EBADMSG);
-	made_init(&m, TPM2_ALG_SHA1, 0x0044);
+	made_init(&m, key, TPM2_ALG_SHA1, 0x0044);
 	CHECK_INT(made_verify(&m, q), -EOPNOTSUPP);
 
 	/* One PCR selected twice must have one value. */
-	made_init(&m, TPM2_ALG_SHA1, TPM2_ALG_SHA1);
+	made_init(&m, key, TPM2_ALG_SHA1, TPM2_ALG_SHA1);
 	memcpy(concat, v1, 20);
 	memcpy(concat + 20, (const uint8_t[20]){ 3 }, 20);
 	EVP_Digest(concat, 40, m.attest.attested.quote.pcrDigest.buffer, NULL, EVP_sha256(), NULL);
@@ -388,7 +390,7 @@ static void test_made(void)
 		      2, file);
 	CHECK_INT(quote_check_pcr_file(q, file, len), -EBADE);
 	CHECK(strstr(quote_failure(q), "two values") != NULL);
-	EVP_PKEY_free(m.key);
+	EVP_PKEY_free(key);
 	quote_free(q);
 }
 
