@@ -121,9 +121,12 @@ int buf_hex(imalog_buf *b, const uint8_t *data, size_t len);
 
 /*
  * Parse every whole record that is in the reader's buffer now (at most @max) into @recs.
- * Returns the count, 0 at the end of input, or a negative errno. The records stay valid until
- * the next call.
+ * Returns the count, 0 at the end of input, or a negative errno. Without @may_refill the
+ * buffer is not touched, so the previous batch stays valid: -EAGAIN when no whole record is
+ * left in it. Otherwise the records stay valid until the next call.
  */
-int reader_next_batch(imalog_reader *rd, imalog_record *recs, size_t max);
+int reader_next_batch(imalog_reader *rd, imalog_record *recs, size_t max, bool may_refill);
+/* Whether batches may overlap: not for ASCII input, whose batches share one scratch area. */
+bool reader_overlaps(const imalog_reader *rd);
 
 #endif

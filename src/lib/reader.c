@@ -9,7 +9,7 @@
 
 #include "internal.h"
 
-#define INITIAL_BUFFER (1u << 20)
+#define INITIAL_BUFFER (4u << 20)	/* several batches: one parsed while one is hashed */
 #define MAX_BUFFER (2 * (size_t)IMALOG_MAX_TEMPLATE_DATA + (1u << 16))
 
 struct imalog_reader {
@@ -155,7 +155,12 @@ static int need_more(imalog_reader *rd)
 	return 0;
 }
 
-int reader_next_batch(imalog_reader *rd, struct imalog_record *recs, size_t max)
+bool reader_overlaps(const imalog_reader *rd)
+{
+	return rd->scratch == NULL;
+}
+
+int reader_next_batch(imalog_reader *rd, struct imalog_record *recs, size_t max, bool may_refill)
 {
 	size_t n = 0;
 
@@ -179,6 +184,8 @@ int reader_next_batch(imalog_reader *rd, struct imalog_record *recs, size_t max)
 		}
 		if (r < 0)
 			return (int)r;
+		if (!may_refill)
+			return -EAGAIN;
 		r = need_more(rd);
 		if (r <= 0)
 			return (int)r;
@@ -187,7 +194,7 @@ int reader_next_batch(imalog_reader *rd, struct imalog_record *recs, size_t max)
 
 PUBLIC int imalog_reader_next(imalog_reader *rd, const imalog_record **ret)
 {
-	int n = reader_next_batch(rd, &rd->rec, 1);
+	int n = reader_next_batch(rd, &rd->rec, 1, true);
 
 	if (n > 0)
 		*ret = &rd->rec;

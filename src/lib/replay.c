@@ -15,7 +15,7 @@
 
 #include "internal.h"
 
-#define BATCH 8192
+#define BATCH 4096
 #define UNMATCHED (-1)
 #define FROM_START (-2)	/* the value before the first record matches */
 
@@ -50,7 +50,10 @@ struct imalog_replay {
 	uint64_t start, end;	/* prefixes before the first and after the last record */
 	bool failed;
 	uint64_t bad_index, bad_offset;
-	struct imalog_record *batch;
+	struct imalog_record *batch;	/* two batches: one hashed while the other is parsed */
+	struct job *lists[IMALOG_HASH_COUNT + 1][IMALOG_HASH_COUNT + 2];
+	pthread_t tid[IMALOG_HASH_COUNT + 1];
+	unsigned int started;
 };
 
 static void job_free(struct job *j)
@@ -112,8 +115,8 @@ static void job_match(struct job *j, unsigned int p, uint64_t prefix)
 	if (j->from[p] != UNMATCHED) {
 		if (j->until[p] == UNMATCHED)
 			j->until[p] = (int64_t)prefix - 1;
-	} else if (!memcmp(j->pcr[p], j->expected[p], j->size)) {
-		j->from[p] = (int64_t)prefix;
+	} else if (j->pcr[p][0] == j->expected[p][0] && !memcmp(j->pcr[p], j->expected[p], j->size)) {
+		j->from[p] = (int64_t)prefix;	/* the first byte rules out all but 1 in 256 */
 	}
 }
 
@@ -231,41 +234,38 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-/* Run every job over the batch: jobs are dealt round-robin to the workers, the caller is one. */
-static int run_jobs(imalog_replay *rp, const struct imalog_record *recs, size_t n)
+/*
+ * Start every job on the batch, on threads of their own: jobs are dealt round-robin to
+ * the workers. The caller parses the next batch meanwhile, then calls batch_finish().
+ */
+static void batch_start(imalog_replay *rp, const struct imalog_record *recs, size_t n)
 {
-	struct job *lists[IMALOG_HASH_COUNT + 1][IMALOG_HASH_COUNT + 2] = { { 0 } };
-	pthread_t tid[IMALOG_HASH_COUNT + 1];
-	unsigned int nw = worker_count(rp), started = 1;
+	unsigned int nw = worker_count(rp);
 
+	memset(rp->lists, 0, sizeof(rp->lists));
 	for (unsigned int i = 0; i < rp->njobs; i++) {
 		rp->job[i]->recs = recs;
 		rp->job[i]->n = n;
-		lists[i % nw][i / nw] = rp->job[i];
+		rp->lists[i % nw][i / nw] = rp->job[i];
 	}
-	for (unsigned int w = 1; w < nw; w++) {
-		if (pthread_create(&tid[w], NULL, worker, lists[w]) != 0)
+	rp->started = 0;
+	for (unsigned int w = 0; w < nw; w++) {
+		if (pthread_create(&rp->tid[w], NULL, worker, rp->lists[w]) != 0)
 			break;
-		started++;
+		rp->started++;
 	}
-	for (unsigned int w = started; w < nw; w++)
-		worker(lists[w]);	/* no thread: do its share here */
-	worker(lists[0]);
-	for (unsigned int w = 1; w < started; w++)
-		pthread_join(tid[w], NULL);
-	return 0;
+	for (unsigned int w = rp->started; w < nw; w++)
+		worker(rp->lists[w]);	/* no thread: do its share here */
 }
 
-static int replay_batch(imalog_replay *rp, const struct imalog_record *recs, size_t n)
+/* Wait for the batch's jobs; fold their results. Fails at the first bad record. */
+static int batch_finish(imalog_replay *rp, const struct imalog_record *recs, size_t n)
 {
 	const struct imalog_record *bad = NULL;
-	int r;
 
-	if (rp->failed)
-		return -EBADMSG;
-	if (!rp->configured && (r = configure(rp, recs[0].digest_alg)) < 0)
-		return r;
-	run_jobs(rp, recs, n);
+	for (unsigned int w = 0; w < rp->started; w++)
+		pthread_join(rp->tid[w], NULL);
+	rp->started = 0;
 	for (unsigned int i = 0; i < rp->njobs; i++)
 		if (rp->job[i]->bad && (!bad || rp->job[i]->bad->index < bad->index))
 			bad = rp->job[i]->bad;
@@ -285,20 +285,61 @@ static int replay_batch(imalog_replay *rp, const struct imalog_record *recs, siz
 	return -EBADMSG;
 }
 
-PUBLIC int imalog_replay_record(imalog_replay *rp, const imalog_record *r)
+static int batch_begin(imalog_replay *rp, const struct imalog_record *recs, size_t n)
 {
-	return replay_batch(rp, r, 1);
+	int r;
+
+	if (rp->failed)
+		return -EBADMSG;
+	if (!rp->configured && (r = configure(rp, recs[0].digest_alg)) < 0)
+		return r;
+	batch_start(rp, recs, n);
+	return 0;
 }
 
+/* One record: no threads, the jobs run here. */
+PUBLIC int imalog_replay_record(imalog_replay *rp, const imalog_record *r)
+{
+	int e;
+
+	if (rp->failed)
+		return -EBADMSG;
+	if (!rp->configured && (e = configure(rp, r->digest_alg)) < 0)
+		return e;
+	for (unsigned int i = 0; i < rp->njobs; i++) {
+		rp->job[i]->recs = r;
+		rp->job[i]->n = 1;
+		job_run(rp->job[i]);
+	}
+	return batch_finish(rp, r, 1);
+}
+
+/*
+ * Two batches in flight: while the jobs hash batch A, this thread parses batch B from what the
+ * reader already holds; it refills the reader (which moves its buffer) only once A is done.
+ * ASCII input rebuilds records in a scratch area that the next batch reuses: one at a time.
+ */
 PUBLIC int imalog_replay_reader(imalog_replay *rp, imalog_reader *rd)
 {
-	int n, r;
+	struct imalog_record *a, *b, *t;
+	int n, m, r;
 
-	if (!rp->batch && !(rp->batch = calloc(BATCH, sizeof(*rp->batch))))
+	if (!rp->batch && !(rp->batch = calloc(2 * BATCH, sizeof(*rp->batch))))
 		return -ENOMEM;
-	while ((n = reader_next_batch(rd, rp->batch, BATCH)) > 0)
-		if ((r = replay_batch(rp, rp->batch, (size_t)n)) < 0)
+	a = rp->batch;
+	b = rp->batch + BATCH;
+	n = reader_next_batch(rd, a, BATCH, true);
+	while (n > 0) {
+		if ((r = batch_begin(rp, a, (size_t)n)) < 0)
 			return r;
+		m = reader_overlaps(rd) ? reader_next_batch(rd, b, BATCH, false) : -EAGAIN;
+		if ((r = batch_finish(rp, a, (size_t)n)) < 0)
+			return r;
+		if (m == -EAGAIN)
+			m = reader_next_batch(rd, b, BATCH, true);
+		t = a, a = b, b = t;
+		n = m;
+	}
 	return n;
 }
 
