@@ -35,6 +35,7 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
+trap 'exit 1' INT TERM	# through the EXIT trap: swtpm must not outlive a timeout
 cd "$tmp"
 
 passed=0 failed=0
@@ -218,6 +219,16 @@ expect "PCR values edited after the quote" 1 "do not give the quote's pcrDigest"
 	verify q-rsa rsa.pub --quote-pcrs edited.pcrs "$log"
 expect "the PCR values of another selection" 1 "another PCR selection" \
 	verify q-rsa rsa.pub --quote-pcrs q-nopcr10.pcrs "$log"
+
+# The log changed: one record dropped.
+{
+	"$imalog" show --format binary --count 5 quoted.log
+	"$imalog" show --format binary --from 6 quoted.log
+} > dropped.log
+expect "a log with a record dropped" 1 "no prefix" \
+	verify q-rsa rsa.pub --quote-pcrs q-rsa.pcrs dropped.log
+expect "a log with a record dropped, values from the log" 1 "do not give the quoted" \
+	verify q-rsa rsa.pub dropped.log
 
 # A later quote's values with this quote: PCR 10 moved on since.
 tpm2_pcrextend "10:sha1=$(printf '%040d' 1),sha256=$(printf '%064d' 1)"
