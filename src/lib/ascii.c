@@ -103,8 +103,8 @@ static int put_digest_algo(struct builder *b, struct token t)
 
 	while (colon > 0 && t.p[colon - 1] != ':')
 		colon--;
-	if (colon == 0)
-		return -EBADMSG;
+	if (colon < 2)
+		return -EBADMSG;	/* the kernel always names the algorithm before the ':' */
 	memcpy(b->p + b->used, t.p, colon);
 	b->p[b->used + colon] = '\0';
 	b->used += colon + 1;
