@@ -28,6 +28,7 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
+trap 'exit 1' HUP INT PIPE TERM
 
 passed=0 failed=0
 B=binary_runtime_measurements A=ascii_runtime_measurements
