@@ -20,6 +20,7 @@
 struct store {
 	char root[4096];
 	int lock_fd;
+	bool exclusive;		/* the lock is held: this process is the store's only writer */
 };
 
 static int mkdir_p(const char *path)
@@ -74,6 +75,7 @@ int store_open(const char *root, bool exclusive, struct store **ret)
 		r = -errno;
 		goto fail;
 	}
+	s->exclusive = exclusive;
 	*ret = s;
 	return 0;
 fail:
@@ -415,7 +417,13 @@ int store_log_open(struct store *s, const char *id, bool create, struct store_lo
 		return -ENOENT;
 	ret->order = IMALOG_HOST_ORDER;
 	ret->start = ret->next = read_start(ret);
-	remove_uncommitted(ret);
+	/*
+	 * Only the lock holder may clean up: to a reader, a chunk without a manifest may be one
+	 * that the daemon is about to commit, and removing it would commit a manifest without its
+	 * chunk. Readers skip such files anyway (the scan goes by manifests).
+	 */
+	if (s->exclusive)
+		remove_uncommitted(ret);
 	r = store_for_each_chunk(ret, scan_one, &sc);
 	if (r < 0 && !ret->error[0])
 		snprintf(ret->error, sizeof(ret->error), "%.400s: a manifest cannot be read", ret->dir);
