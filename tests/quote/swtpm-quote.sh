@@ -17,8 +17,7 @@ if [ "${3:-}" = --save ]; then
 fi
 quoted=900	# records in the TPM; the log runs ahead of the quote by the rest
 
-for tool in swtpm tpm2_startup tpm2_pcrextend tpm2_createek tpm2_createak tpm2_quote openssl \
-	python3; do
+for tool in swtpm tpm2_startup tpm2_pcrextend tpm2_createek tpm2_createak tpm2_quote python3; do
 	if ! command -v "$tool" > /dev/null; then
 		echo "SKIP: $tool is not installed"
 		exit 77
@@ -131,7 +130,7 @@ for line in sys.stdin:
 }
 
 new_nonce() {
-	openssl rand -hex 20
+	od -An -N20 -tx1 /dev/urandom | tr -d ' \n'
 }
 
 # quote NAME AK SELECTION [OPTION...]: NAME.msg, .sig, .pcrs and .nonce, with a fresh nonce.
