@@ -86,10 +86,14 @@ if [ -x tests/evmctl/crosscheck.sh ]; then
 fi
 
 if [ $quick -eq 0 ] && [ -x tests/kernel/run-tests.sh ]; then
-	note "kernel tests under QEMU"
+	note "kernel tests under QEMU: Debian's 6.12"
 	IMALOG=$top/build/src/tool/imalog tests/kernel/run-tests.sh 2>&1 |
-		tee "$logs/kernel.log" || true
-	count_lines "$logs/kernel.log" "kernel tests"
+		tee "$logs/kernel-stock.log" || true
+	count_lines "$logs/kernel-stock.log" "kernel tests (stock)"
+	note "kernel tests under QEMU: 6.12 with the series in kernel/"
+	IMALOG=$top/build/src/tool/imalog tests/kernel/run-tests.sh --patched 2>&1 |
+		tee "$logs/kernel-patched.log" || true
+	count_lines "$logs/kernel-patched.log" "kernel tests (patched)"
 fi
 
 echo
