@@ -292,8 +292,7 @@ static int emit_chunk(const struct manifest *m, const char *chunk, void *arg)
 	return l->error = r;
 }
 
-/* The kernel's list, as a file descriptor, and the index of its first record. */
-static int read_kernel_tail(const struct store_opts *o, int *ret_fd, uint64_t *ret_head)
+int store_kernel_tail(const struct store_opts *o, int *ret_fd, uint64_t *ret_head)
 {
 	struct kernel k;
 	uint8_t *buf = NULL;
@@ -338,7 +337,7 @@ int store_walk(const struct store_opts *o, uint64_t from, bool with_kernel,
 	int kfd = -1, r = log ? 0 : -ENOMEM;
 
 	/* The kernel first: whatever it deletes after this read is in the store by then. */
-	if (r == 0 && with_kernel && (r = read_kernel_tail(o, &kfd, &head)) < 0)
+	if (r == 0 && with_kernel && (r = store_kernel_tail(o, &kfd, &head)) < 0)
 		errorf("%s: %s (use --no-kernel for the store alone)", o->ima_dir, strerror(-r));
 	if (r == 0 && (r = open_log(o, &st, log)) == 0 && log->error[0]) {
 		errorf("the store is inconsistent: %s", log->error);

@@ -82,6 +82,9 @@ int store_option(struct store_opts *o, int opt, const char *arg);
 int store_walk(const struct store_opts *o, uint64_t from, bool with_kernel,
 	       int (*sink)(void *ctx, const imalog_record *r), void *ctx);
 
+/* The kernel's remaining list, copied to a memory file, and the absolute index of its first. */
+int store_kernel_tail(const struct store_opts *o, int *ret_fd, uint64_t *ret_head);
+
 int cmd_status(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);
 int cmd_log(int argc, char **argv);

@@ -10,9 +10,11 @@
 #include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "kernel.h"
 #include "quote.h"
+#include "run.h"
 #include "tool.h"
 
 #define DEFAULT_TPM "/sys/class/tpm/tpm0"
@@ -26,6 +28,10 @@ struct verify {
 	struct store_opts store;	/* --store: imalogd's chunks, then the kernel's list */
 	bool with_kernel;
 	bool quote_values;	/* --quote-pcrs: the quoted values are the expected ones */
+	struct vrun_plain *pieces;	/* --piece: plain log files in order */
+	size_t npieces;
+	const char *state;	/* --state: the verifier's state file */
+	enum imalog_byte_order order;
 };
 
 /* --quote and its companions (imalog(1), QUOTES). */
@@ -61,20 +67,29 @@ static int choose_banks(struct verify *v, uint32_t requested)
 	return 0;
 }
 
-static bool verified_pcr(const struct verify *v, const imalog_replay *rp, unsigned int p)
+static uint64_t used_pcrs(const imalog_replay *rp)
 {
-	return imalog_replay_pcr_used(rp, p) || (v->required >> p & 1);
+	uint64_t used = 0;
+
+	for (unsigned int p = 0; p < IMALOG_MAX_PCRS; p++)
+		used |= (uint64_t)imalog_replay_pcr_used(rp, p) << p;
+	return used;
+}
+
+static bool verified_pcr(const struct verify *v, uint64_t used, unsigned int p)
+{
+	return (used | v->required) >> p & 1;
 }
 
 /* Every PCR verified must have an expected value in every verified bank. */
-static int check_coverage(const struct verify *v, const imalog_replay *rp)
+static int check_coverage(const struct verify *v, uint64_t used)
 {
 	for (unsigned int p = 0; p < IMALOG_MAX_PCRS; p++)
 		for (int a = 0; a < IMALOG_HASH_COUNT; a++)
-			if (verified_pcr(v, rp, p) && v->banks >> a & 1 &&
+			if (verified_pcr(v, used, p) && v->banks >> a & 1 &&
 			    !imalog_pcrs_get(v->expected, p, (enum imalog_hash)a)) {
 				errorf("PCR %u must be verified (%s) but there is no expected %s value "
-				       "for it", p, imalog_replay_pcr_used(rp, p) ? "the log extends it"
+				       "for it", p, used >> p & 1 ? "the log extends it"
 				       : "it is required", imalog_hash_name((enum imalog_hash)a));
 				return -ENOENT;
 			}
@@ -89,7 +104,7 @@ static void print_mismatch(const struct verify *v, const imalog_replay *rp)
 		for (int a = 0; a < IMALOG_HASH_COUNT; a++) {
 			enum imalog_hash alg = (enum imalog_hash)a;
 
-			if (!verified_pcr(v, rp, p) || !(v->banks >> a & 1))
+			if (!verified_pcr(v, used_pcrs(rp), p) || !(v->banks >> a & 1))
 				continue;
 			imalog_hex(imalog_replay_pcr(rp, p, alg), imalog_hash_size(alg), got);
 			imalog_hex(imalog_pcrs_get(v->expected, p, alg), imalog_hash_size(alg), want);
@@ -132,7 +147,7 @@ static void report_json(const struct verify *v, const imalog_replay *rp, bool ok
 			json_object_array_add(banks, json_object_new_string(
 						      imalog_hash_name((enum imalog_hash)a)));
 	for (unsigned int p = 0; p < IMALOG_MAX_PCRS; p++)
-		if (verified_pcr(v, rp, p))
+		if (verified_pcr(v, used_pcrs(rp), p))
 			json_object_array_add(pcrs, json_object_new_int((int)p));
 	json_object_object_add(o, "banks", banks);
 	json_object_object_add(o, "pcrs", pcrs);
@@ -263,17 +278,16 @@ static int load_quote(struct verify *v, const struct quote_args *qa)
 }
 
 /* The quote attests only to what it selects: every PCR verified, in every bank verified. */
-static int check_quote_coverage(const struct verify *v, const imalog_replay *rp)
+static int check_quote_coverage(const struct verify *v, uint64_t used)
 {
 	for (unsigned int p = 0; p < IMALOG_MAX_PCRS; p++)
 		for (int a = 0; a < IMALOG_HASH_COUNT; a++)
-			if (verified_pcr(v, rp, p) && v->banks >> a & 1 &&
+			if (verified_pcr(v, used, p) && v->banks >> a & 1 &&
 			    !quote_selects(v->quote, p, (enum imalog_hash)a)) {
 				errorf("verification failed: the quote does not select PCR %u "
 				       "of %s (%s)",
 				       p, imalog_hash_name((enum imalog_hash)a),
-				       imalog_replay_pcr_used(rp, p) ? "the log extends it"
-								     : "the IMA PCR");
+				       used >> p & 1 ? "the log extends it" : "the IMA PCR");
 				return -ENOENT;
 			}
 	return 0;
@@ -291,7 +305,7 @@ static int report_replayed(const struct verify *v, const struct input *in,
 		for (int a = 0; a < IMALOG_HASH_COUNT && r == 0; a++) {
 			enum imalog_hash alg = (enum imalog_hash)a;
 
-			if (v->banks >> a & 1 && verified_pcr(v, rp, p))
+			if (v->banks >> a & 1 && verified_pcr(v, used_pcrs(rp), p))
 				r = imalog_pcrs_set(values, p, alg, imalog_replay_pcr(rp, p, alg),
 						    imalog_hash_size(alg));
 		}
@@ -318,29 +332,176 @@ static int report_replayed(const struct verify *v, const struct input *in,
 	return EXIT_VERIFIED;
 }
 
-static int replay_sink(void *ctx, const imalog_record *r)
+/* ---- a log in pieces: --store, --piece (src/verifier) ---- */
+
+static void report_failure(const struct verify *v, const struct vrun *run)
 {
-	return imalog_replay_record(ctx, r);
+	const struct vfailure *f = &run->res.fail;
+	char offset[48] = "";
+
+	if (f->offset != UINT64_MAX)
+		snprintf(offset, sizeof(offset), ", byte offset %" PRIu64, f->offset);
+	errorf("%s: verification failed at record %" PRIu64 "%s: %s", f->file, f->index, offset,
+	       f->reason);
 }
 
-/* --store: the whole log, imalogd's chunks (checked) followed by the kernel's list. */
-static int replay_store(const struct verify *v, const struct imalog_replay_options *o,
-			imalog_replay **ret)
+static json_object *failure_json(const struct vfailure *f)
 {
-	imalog_replay *rp;
-	int r = imalog_replay_new(o, &rp);
+	json_object *o = json_object_new_object();
 
-	if (r < 0) {
-		errorf("cannot replay: %s", strerror(-r));
+	json_object_object_add(o, "index", json_object_new_uint64(f->index));
+	json_object_object_add(o, "file", json_object_new_string(f->file));
+	if (f->offset != UINT64_MAX)
+		json_object_object_add(o, "offset", json_object_new_uint64(f->offset));
+	json_object_object_add(o, "reason", json_object_new_string(f->reason));
+	return o;
+}
+
+static void pieces_json(const struct verify *v, const struct vrun *run, bool ok, uint64_t match,
+			const char *failure)
+{
+	const struct verifier_result *res = &run->res;
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "verified", json_object_new_boolean(ok));
+	json_object_object_add(o, "from", json_object_new_uint64(run->resumed ? run->saved.next
+									     : 0));
+	json_object_object_add(o, "next", json_object_new_uint64(res->next));
+	json_object_object_add(o, "records", json_object_new_uint64(res->records));
+	json_object_object_add(o, "violations", json_object_new_uint64(res->violations));
+	json_object_object_add(o, "chunks", json_object_new_uint64(run->chunks));
+	json_object_object_add(o, "aggregates", json_object_new_uint64(res->aggregates));
+	json_object_object_add(o, "resumed", json_object_new_boolean(run->resumed));
+	if (run->restart[0])
+		json_object_object_add(o, "restart", json_object_new_string(run->restart));
+	json_object_object_add(o, "seconds", json_object_new_double(run->seconds));
+	if (ok) {
+		json_object_object_add(o, "matched_records", json_object_new_uint64(match));
+		json_object_object_add(o, "records_after", json_object_new_uint64(res->next - match));
+	}
+	if (res->fail.set)
+		json_object_object_add(o, "failure", failure_json(&res->fail));
+	else if (failure)
+		json_object_object_add(o, "failure", json_object_new_string(failure));
+	if (v->quote)
+		json_object_object_add(o, "quote", quote_json(v));
+	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+}
+
+/* Without --quote-pcrs: the state after the last record must be the quoted one. */
+static int check_end_quoted(const struct verify *v, const struct pcr_state *end)
+{
+	imalog_pcrs *values = imalog_pcrs_new();
+	int r = values ? 0 : -ENOMEM;
+
+	for (unsigned int p = 0; p < IMALOG_MAX_PCRS && r == 0; p++)
+		for (int a = 0; a < IMALOG_HASH_COUNT && r == 0; a++)
+			if (v->banks >> a & 1 && verified_pcr(v, end->used, p))
+				r = imalog_pcrs_set(values, p, (enum imalog_hash)a, end->v[p][a],
+						    imalog_hash_size((enum imalog_hash)a));
+	if (r == 0)
+		r = quote_check_pcrs(v->quote, values);
+	imalog_pcrs_free(values);
+	return r;
+}
+
+/* The end of the chain against the quote or the expected values: the exit code. */
+static int check_pieces_end(const struct verify *v, const struct vrun *run, uint64_t *ret_match)
+{
+	const struct verifier_result *res = &run->res;
+	int r;
+
+	*ret_match = res->next;
+	if (v->quote && check_quote_coverage(v, res->end.used) < 0)
+		return EXIT_FAILED;
+	if (v->quote && !v->quote_values) {
+		r = check_end_quoted(v, &res->end);
+		if (r == -EBADE)
+			errorf("verification failed: the %" PRIu64 " records do not give the quoted "
+			       "PCR values", res->next);
+		else if (r < 0)
+			errorf("%s", r == -ENOMEM ? strerror(ENOMEM) : quote_failure(v->quote));
+		return r == 0 ? EXIT_VERIFIED : r == -EBADE ? EXIT_FAILED : EXIT_UNUSABLE;
+	}
+	if (check_coverage(v, res->end.used) < 0)
 		return EXIT_UNUSABLE;
+	if (!res->matched) {
+		errorf("verification failed: no prefix of the %" PRIu64 " records reproduces the "
+		       "expected PCR values", res->next);
+		return EXIT_FAILED;
 	}
-	r = store_walk(&v->store, 0, v->with_kernel, replay_sink, rp);
-	if (r < 0) {
-		imalog_replay_free(rp);
-		return r == -EBADMSG ? EXIT_FAILED : EXIT_UNUSABLE;
-	}
-	*ret = rp;
+	*ret_match = res->match;
 	return EXIT_VERIFIED;
+}
+
+static void print_pieces(const struct vrun *run, unsigned int threads, uint64_t match)
+{
+	const struct verifier_result *res = &run->res;
+	uint64_t from = run->resumed ? run->saved.next : 0;
+
+	if (run->restart[0])
+		printf("note: %s\n", run->restart);
+	printf("%s: verified records %" PRIu64 "..%" PRId64 " (%" PRIu64 " replayed %s, %zu "
+	       "chunks, %" PRIu64 " snapshot_aggregate records checked, %" PRIu64 " violations) "
+	       "in %.3f s on %u threads; every expected PCR matches after record %" PRId64
+	       "; %" PRIu64 " records follow\n",
+	       run->store_root ? run->store_root : run->plain[0].path, from,
+	       (int64_t)res->next - 1, res->records,
+	       run->resumed ? "after the saved state" : "from boot", run->chunks,
+	       res->aggregates, res->violations, run->seconds, threads, (int64_t)match - 1,
+	       res->next - match);
+}
+
+static int verify_pieces(struct verify *v, unsigned int threads, bool pre_5_8)
+{
+	struct verifier_options o = {
+		.banks = v->banks, .pre_5_8 = pre_5_8, .threads = threads,
+		.expected = v->quote && !v->quote_values ? NULL : v->expected,
+		.require_pcrs = v->required,
+	};
+	struct vrun *run = calloc(1, sizeof(*run));
+	uint64_t match = 0;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	int r, ret = EXIT_UNUSABLE;
+
+	if (!run)
+		return EXIT_UNUSABLE;
+	*run = (struct vrun){
+		.store_root = v->store.store, .log_id = v->store.log_id, .plain = v->pieces,
+		.nplain = v->npieces, .plain_order = v->order, .kernel_fd = -1,
+		.state_path = v->state,
+	};
+	if (v->store.store && v->with_kernel &&
+	    (r = store_kernel_tail(&v->store, &run->kernel_fd, &run->kernel_head)) < 0) {
+		errorf("%s: %s (use --no-kernel for the store alone)", v->store.ima_dir,
+		       strerror(-r));
+		goto done;
+	}
+	r = vrun_verify(run, &o);
+	if (r == -EBADMSG) {
+		report_failure(v, run);
+		ret = EXIT_FAILED;
+	} else if (r < 0) {
+		errorf("%s", run->res.fail.set ? run->res.fail.reason : strerror(-r));
+	} else {
+		ret = check_pieces_end(v, run, &match);
+	}
+	if (ret == EXIT_VERIFIED && (r = vrun_save(run, &o)) < 0) {
+		errorf("%s: cannot save the verifier's state: %s", v->state, strerror(-r));
+		ret = EXIT_UNUSABLE;
+	}
+	if (v->json)
+		pieces_json(v, run, ret == EXIT_VERIFIED, match, ret == EXIT_VERIFIED ? NULL
+				: "the end of the log does not give the expected PCR values");
+	else if (ret == EXIT_VERIFIED)
+		print_pieces(run, threads ? threads : cpus > 0 ? (unsigned int)cpus : 1, match);
+done:
+	if (run->kernel_fd >= 0)
+		close(run->kernel_fd);
+	vrun_free(run);
+	free(run);
+	return ret;
 }
 
 static int verify(struct verify *v, struct input *in, unsigned int threads, bool pre_5_8)
@@ -351,18 +512,38 @@ static int verify(struct verify *v, struct input *in, unsigned int threads, bool
 		.require_pcrs = v->required,
 	};
 	imalog_replay *rp = NULL;
-	int ret = v->store.store ? replay_store(v, &o, &rp) : replay_input(in, &o, &rp);
+	int ret;
 
+	if (v->store.store || v->npieces)
+		return verify_pieces(v, threads, pre_5_8);
+	ret = replay_input(in, &o, &rp);
 	if (ret != EXIT_VERIFIED)
 		return ret;
-	if (v->quote && check_quote_coverage(v, rp) < 0)
+	if (v->quote && check_quote_coverage(v, used_pcrs(rp)) < 0)
 		ret = EXIT_FAILED;
 	else if (v->quote && !v->quote_values)
 		ret = report_replayed(v, in, rp);
 	else
-		ret = check_coverage(v, rp) < 0 ? EXIT_UNUSABLE : report(v, in, rp);
+		ret = check_coverage(v, used_pcrs(rp)) < 0 ? EXIT_UNUSABLE : report(v, in, rp);
 	imalog_replay_free(rp);
 	return ret;
+}
+
+/* --piece FILE[@FIRST]: a plain log file holding records FIRST... (else after the one before). */
+static int add_piece(struct verify *v, char *arg, int argc)
+{
+	char *at = strrchr(arg, '@');
+	struct vrun_plain *p;
+
+	if (!v->pieces && !(v->pieces = calloc((size_t)argc, sizeof(*v->pieces))))
+		return -ENOMEM;
+	p = &v->pieces[v->npieces++];
+	p->path = arg;
+	if (at && parse_u64(at + 1, &p->first) == 0) {
+		*at = '\0';
+		p->have_first = true;
+	}
+	return 0;
 }
 
 int cmd_verify(int argc, char **argv)
@@ -380,6 +561,8 @@ int cmd_verify(int argc, char **argv)
 		{ "nonce", required_argument, NULL, 'N' },
 		{ "quote-pcrs", required_argument, NULL, 'V' },
 		{ "no-kernel", no_argument, NULL, 'k' },
+		{ "piece", required_argument, NULL, 'L' },
+		{ "state", required_argument, NULL, 'T' },
 		INPUT_LONG_OPTIONS,
 		STORE_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 },
@@ -420,6 +603,10 @@ int cmd_verify(int argc, char **argv)
 			v.json = true;
 		else if (opt == 'k')
 			v.with_kernel = false;
+		else if (opt == 'L' && add_piece(&v, optarg, argc) == 0)
+			;
+		else if (opt == 'T')
+			v.state = optarg;
 		else if (opt == 'Q' || opt == 'S' || opt == 'K' || opt == 'N' || opt == 'V')
 			*(opt == 'Q'   ? &qa.attest
 			  : opt == 'S' ? &qa.sig
@@ -454,10 +641,15 @@ int cmd_verify(int argc, char **argv)
 		v.banks = quote_banks(v.quote);
 	else if (choose_banks(&v, requested) < 0)
 		goto done;
-	if (v.store.store && argv[optind])
+	if ((v.store.store || v.npieces) && argv[optind])
 		goto usage;
+	if (v.state && !v.store.store) {
+		usage_error("verify: --state needs --store: the state is kept per log");
+		goto done;
+	}
+	v.order = in.opts.format.order;
 	in.path = v.store.store;
-	if (!v.store.store && input_open(&in, argv[optind]) < 0)
+	if (!v.store.store && !v.npieces && input_open(&in, argv[optind]) < 0)
 		goto done;
 	ret = verify(&v, &in, threads, pre_5_8);
 	input_close(&in);
@@ -465,6 +657,7 @@ int cmd_verify(int argc, char **argv)
 usage:
 	usage_error("verify: bad option or argument");
 done:
+	free(v.pieces);
 	quote_free(v.quote);
 	imalog_pcrs_free(v.expected);
 	return ret;

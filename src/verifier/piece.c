@@ -1,0 +1,239 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * One piece of the log, checked on its own from the state its manifest claims (or the state
+ * the chain hands it): every record parses and its digests hold, the manifest's count, size,
+ * SHA-256 and end state are what the records give, and every snapshot_aggregate is collected
+ * for the chain check, which knows the state at each cut.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <openssl/evp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define NO_OFFSET UINT64_MAX
+
+void vfail(struct vfailure *f, uint64_t index, uint64_t offset, const char *file,
+	   const char *fmt, ...)
+{
+	va_list ap;
+
+	if (f->set)
+		return;	/* the first failure is the one that counts */
+	f->set = true;
+	f->index = index;
+	f->offset = offset;
+	snprintf(f->file, sizeof(f->file), "%s", file);
+	va_start(ap, fmt);
+	vsnprintf(f->reason, sizeof(f->reason), fmt, ap);
+	va_end(ap);
+}
+
+bool vstate_equal(const struct pcr_state *a, const struct pcr_state *b, uint32_t banks)
+{
+	if (a->used != b->used)
+		return false;
+	for (unsigned int p = 0; p < IMALOG_MAX_PCRS; p++)
+		for (int h = 0; h < IMALOG_HASH_COUNT; h++)
+			if ((a->used >> p & 1) && (banks >> h & 1) &&
+			    memcmp(a->v[p][h], b->v[p][h], imalog_hash_size((enum imalog_hash)h)))
+				return false;
+	return true;
+}
+
+/* SHA-256 and size of what @fd holds, from its start. */
+static int hash_fd(int fd, uint8_t digest[32], uint64_t *ret_size)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	uint8_t *buf = malloc(1 << 16);
+	uint64_t size = 0;
+	ssize_t n = -1;
+	int r = -ENOMEM;
+
+	if (ctx && buf && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) && lseek(fd, 0, SEEK_SET) == 0) {
+		while ((n = read(fd, buf, 1 << 16)) > 0) {
+			EVP_DigestUpdate(ctx, buf, (size_t)n);
+			size += (uint64_t)n;
+		}
+		r = n < 0 ? -errno : EVP_DigestFinal_ex(ctx, digest, NULL) ? 0 : -EIO;
+	}
+	if (r == 0 && lseek(fd, 0, SEEK_SET) != 0)
+		r = -errno;
+	*ret_size = size;
+	free(buf);
+	EVP_MD_CTX_free(ctx);
+	return r;
+}
+
+static int add_aggregate(struct vpiece *pc, const imalog_record *rec, uint32_t banks)
+{
+	imalog_aggregate *a;
+	struct vaggr *grown, *v;
+	int r = imalog_aggregate_parse(rec, &a);
+
+	if (r < 0) {
+		vfail(&pc->fail, imalog_record_index(rec), imalog_record_offset(rec), pc->path,
+		      "snapshot_aggregate is malformed (%s)", strerror(-r));
+		return -EBADMSG;
+	}
+	grown = realloc(pc->aggr, (pc->naggr + 1) * sizeof(*grown));
+	if (!grown) {
+		imalog_aggregate_free(a);
+		return -ENOMEM;
+	}
+	pc->aggr = grown;
+	v = &pc->aggr[pc->naggr++];
+	memset(v, 0, sizeof(*v));
+	v->index = imalog_record_index(rec);
+	v->offset = imalog_record_offset(rec);
+	v->deleted = imalog_aggregate_deleted(a);
+	v->claim.used = imalog_aggregate_pcrs(a);
+	for (unsigned int p = 0; p < IMALOG_MAX_PCRS; p++)
+		for (int h = 0; h < IMALOG_HASH_COUNT; h++) {
+			const uint8_t *val = imalog_aggregate_pcr(a, p, (enum imalog_hash)h);
+
+			if (!val || !(banks >> h & 1))
+				continue;
+			v->claim.banks |= 1u << h;
+			memcpy(v->claim.v[p][h], val, imalog_hash_size((enum imalog_hash)h));
+		}
+	imalog_aggregate_free(a);
+	return 0;
+}
+
+static const char *replay_reason(int r)
+{
+	return r == -EBADMSG ? "template digest does not match the template data" : strerror(-r);
+}
+
+/* Replay every record of @rd into @rp, collecting aggregates; failures name the record. */
+static int replay_records(struct vpiece *pc, imalog_reader *rd, imalog_replay *rp, uint32_t banks)
+{
+	const imalog_record *rec;
+	int r;
+
+	while ((r = imalog_reader_next(rd, &rec)) > 0) {
+		uint64_t i = imalog_record_index(rec), off = imalog_record_offset(rec);
+		unsigned int pcr = imalog_record_pcr(rec);
+
+		if (i < pc->first)
+			continue;	/* the kernel's copy of records already in the store */
+		if (pc->m && !(pc->m->end.used >> pcr & 1)) {
+			vfail(&pc->fail, i, off, pc->path, "the record extends PCR %u, which its "
+			      "manifest's end state does not list", pcr);
+			return -EBADMSG;
+		}
+		if ((r = imalog_replay_record(rp, rec)) < 0) {
+			vfail(&pc->fail, i, off, pc->path, "%s", replay_reason(r));
+			return r;
+		}
+		if (imalog_record_is_aggregate(rec) && (r = add_aggregate(pc, rec, banks)) < 0)
+			return r;
+	}
+	if (r < 0) {
+		uint64_t i, off;
+
+		imalog_reader_where(rd, &i, &off);
+		vfail(&pc->fail, i, off, pc->path, "malformed record (%s)", strerror(-r));
+	}
+	return r;
+}
+
+/* The manifest's claims about the bytes: checked once the records themselves passed. */
+static void check_claims(struct vpiece *pc, int fd, uint32_t banks)
+{
+	const struct manifest *m = pc->m;
+	uint8_t digest[32];
+	uint64_t size = 0;
+	size_t k = 0;
+
+	if (pc->count != m->count)
+		vfail(&pc->fail, pc->first, NO_OFFSET, pc->path, "holds %" PRIu64 " records, its "
+		      "manifest says %" PRIu64, pc->count, m->count);
+	else if (hash_fd(fd, digest, &size) < 0 || size != m->bytes ||
+		 memcmp(digest, m->sha256, 32) != 0)
+		vfail(&pc->fail, pc->first, NO_OFFSET, pc->path, "size or SHA-256 differs from "
+		      "its manifest");
+	else if (!vstate_equal(&pc->end, &m->end, banks))
+		vfail(&pc->fail, pc->first, NO_OFFSET, pc->path, "the records %" PRIu64 "..%" PRIu64
+		      " do not give the end state of its manifest", pc->first,
+		      pc->first + pc->count - 1);
+	if (pc->fail.set)
+		return;
+	for (k = 0; k < pc->naggr && k < m->naggregates; k++)
+		if (m->aggregates[k].index != pc->aggr[k].index ||
+		    m->aggregates[k].deleted != pc->aggr[k].deleted)
+			break;
+	if (k < pc->naggr || k < m->naggregates)
+		vfail(&pc->fail, k < pc->naggr ? pc->aggr[k].index : m->aggregates[k].index,
+		      NO_OFFSET, pc->path, "its manifest's list of snapshot_aggregate records is "
+		      "not the one the chunk holds");
+}
+
+static int open_piece(struct vpiece *pc)
+{
+	int fd;
+
+	if (pc->fd >= 0) {
+		fd = dup(pc->fd);
+		if (fd >= 0 && lseek(fd, 0, SEEK_SET) != 0) {
+			close(fd);
+			return -errno;
+		}
+		return fd < 0 ? -errno : fd;
+	}
+	fd = open(pc->path, O_RDONLY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+int vpiece_check(struct vpiece *pc, const struct verifier_options *o, const struct pcr_state *seed)
+{
+	struct imalog_replay_options ro = {
+		.banks = o->banks, .pre_5_8 = o->pre_5_8, .threads = 1,
+		.expected = o->expected, .require_pcrs = o->require_pcrs,
+	};
+	struct imalog_reader_options rdo = {
+		.format = { IMALOG_INPUT_BINARY, IMALOG_SHA1, pc->order },
+		.first_index = pc->file_first,
+	};
+	imalog_replay *rp = NULL;
+	imalog_reader *rd = NULL;
+	int fd = open_piece(pc), r = fd;
+
+	if (fd < 0) {
+		vfail(&pc->fail, pc->first, NO_OFFSET, pc->path, "cannot open: %s", strerror(-fd));
+		return fd;
+	}
+	if ((r = imalog_replay_new(&ro, &rp)) < 0 || (r = vstate_seed(seed, o->banks, rp)) < 0 ||
+	    (r = imalog_reader_new(fd, &rdo, &rd)) < 0) {
+		vfail(&pc->fail, pc->first, NO_OFFSET, pc->path, "%s", strerror(-r));
+		goto done;
+	}
+	r = replay_records(pc, rd, rp, o->banks);
+	pc->count = imalog_replay_records(rp);
+	pc->violations = imalog_replay_violations(rp);
+	pcr_state_from_replay(&pc->end, rp, o->banks);
+	pc->matched = imalog_replay_match(rp, &pc->match) == 1;
+	if (r == 0 && pc->m)
+		check_claims(pc, fd, o->banks);
+	r = pc->fail.set ? -EBADMSG : r;
+done:
+	imalog_reader_free(rd);
+	imalog_replay_free(rp);
+	close(fd);
+	return r;
+}
+
+int vstate_seed(const struct pcr_state *st, uint32_t banks, imalog_replay *rp)
+{
+	struct pcr_state s = *st;
+
+	s.banks = banks;
+	return pcr_state_seed(&s, rp);
+}
