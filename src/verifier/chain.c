@@ -246,6 +246,9 @@ static int link_piece(struct chain *c, struct vpiece *pc, const struct pcr_state
 	else if (pc->m && pc->m->first != pc->first)
 		vfail(&res->fail, pc->first, NO_OFFSET, pc->path, "its manifest names record %"
 		      PRIu64 " as its first (moved or reordered chunk)", pc->m->first);
+	else if (pc->m && c->o->log_id && strcmp(pc->m->log_id, c->o->log_id) != 0)
+		vfail(&res->fail, pc->first, NO_OFFSET, pc->path, "its manifest is for log %.64s, "
+		      "not %.64s", pc->m->log_id, c->o->log_id);
 	else if (pc->m && (pc->m->end.banks & c->o->banks) != c->o->banks)
 		vfail(&res->fail, pc->first, NO_OFFSET, pc->path, "its manifest lacks a bank "
 		      "being verified");

@@ -128,6 +128,8 @@ int vrun_verify(struct vrun *v, struct verifier_options *o)
 		      strerror(-r));
 		return r;
 	}
+	if (v->store_root)
+		o->log_id = v->used_log_id;
 	if (v->state_path && v->store_root)
 		load_state(v, o);
 	r = attempt(v, o);

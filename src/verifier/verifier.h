@@ -54,6 +54,7 @@ struct verifier_options {
 	unsigned int threads;	/* 0: one per CPU */
 	const imalog_pcrs *expected;	/* optional: where the log reaches these values */
 	uint64_t require_pcrs;
+	const char *log_id;	/* the log every manifest must name, or NULL */
 	/* Where the pieces begin: record @seed_index with state @seed (zeros at 0). */
 	uint64_t seed_index;
 	struct pcr_state seed;
