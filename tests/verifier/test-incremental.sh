@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# The verifier's state file: a second run replays only new records; a new process resumes from
+# the file; another log (a reboot) and a state the evidence contradicts start from boot; a bad
+# new chunk still fails.
+# Environment: IMALOG, MKSTORE, IMALOG_GEN (set by meson; defaults: build/).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+imalog=${IMALOG:-$top/build/src/tool/imalog}
+mkstore=${MKSTORE:-$top/build/tests/verifier/mkstore}
+gen=${IMALOG_GEN:-$top/build/tests/gen/imalog-gen}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+passed=0
+failed=0
+check() {
+	local what=$1
+	shift
+	if "$@"; then
+		echo "PASS: $what"
+		passed=$((passed + 1))
+	else
+		echo "FAIL: $what"
+		failed=$((failed + 1))
+	fi
+}
+
+# Field $2 of the JSON object in file $1.
+field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get(sys.argv[2]))' "$1" "$2"; }
+# verify OUT [ARGS...]: the JSON report in $tmp/OUT.json, the exit code in $tmp/OUT.rc.
+verify() {
+	local out=$1
+	shift
+	local rc=0
+	local pcrs=$tmp/pcrs
+	if [ "${*: -1}" = "$tmp/pcrs-half" ]; then
+		pcrs=$tmp/pcrs-half
+		set -- "${@:1:$#-2}"
+	fi
+	"$imalog" verify --no-kernel --pcrs "$pcrs" --json "$@" >"$tmp/$out.json" \
+		2>"$tmp/$out.err" || rc=$?
+	echo "$rc" >"$tmp/$out.rc"
+}
+is() { [ "$(field "$tmp/$1.json" "$2")" = "$3" ]; }
+rc_is() { [ "$(cat "$tmp/$1.rc")" = "$2" ]; }
+
+"$gen" -n 2100 -t mixed -V 0.01 -s 3 -o "$tmp/log"
+"$mkstore" "$tmp/log" "$tmp/full" --chunk 200 --chunks 10 --aggregates --tail "$tmp/tail" \
+	--pcrs "$tmp/pcrs" >/dev/null
+logdir=$tmp/full/logs/test-boot
+# The same machine earlier, when 5 chunks were saved and the kernel held the rest.
+"$mkstore" "$tmp/log" "$tmp/half" --chunk 200 --chunks 5 --aggregates --tail "$tmp/kernel-half" \
+	--pcrs "$tmp/pcrs-half" >/dev/null
+
+verify first --store "$tmp/half" --piece "$tmp/kernel-half@1000" --state "$tmp/state" \
+	--pcrs "$tmp/pcrs-half"
+check "first run verifies from boot" rc_is first 0
+check "first run did not resume" is first resumed False
+check "first run replayed every record" is first from 0
+check "the state file names chunk boundary 1000" \
+	[ "$(field "$tmp/state" next)" = 1000 ]
+
+verify second --store "$tmp/full" --piece "$tmp/tail" --state "$tmp/state"
+check "second run verifies" rc_is second 0
+total=$(field "$tmp/second.json" next)
+check "second run resumed at record 1000" is second from 1000
+check "second run replayed only records 1000.." is second records $((total - 1000))
+
+verify third --store "$tmp/full" --piece "$tmp/tail" --state "$tmp/state"
+check "a new process resumes from the file at record 2000" is third from 2000
+check "third run replayed only the kernel's records" is third records $((total - 2000))
+
+# A reboot: the newest log is another one.
+"$mkstore" "$tmp/log" "$tmp/reboot" --chunk 200 --chunks 10 --aggregates --log-id other-boot \
+	>/dev/null
+verify reboot --store "$tmp/reboot" --piece "$tmp/tail" --state "$tmp/state"
+check "another log (a reboot) verifies from boot" is reboot from 0
+check "  and says why" grep -q "a reboot" "$tmp/reboot.json"
+
+# The saved state contradicted by the evidence: a PCR value changed in the file.
+verify again --store "$tmp/full" --piece "$tmp/tail" --state "$tmp/state"
+check "the reboot left a state for the other log: this one starts over" is again from 0
+python3 - "$tmp/state" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+v = s['state']['10']['sha256']
+s['state']['10']['sha256'] = ('1' if v[0] == '0' else '0') + v[1:]
+s['next'] = 1000
+s['chunks'] = s['chunks'][:5]
+json.dump(s, open(sys.argv[1], 'w'))
+PY
+verify contra --store "$tmp/full" --piece "$tmp/tail" --state "$tmp/state"
+check "a contradicted state: still verifies" rc_is contra 0
+check "  by re-reading from boot" is contra from 0
+check "  and says why" grep -q "contradicts the saved state" "$tmp/contra.json"
+
+echo garbage >"$tmp/state"
+verify garbage --store "$tmp/full" --piece "$tmp/tail" --state "$tmp/state"
+check "an unreadable state file: verifies from boot" is garbage from 0
+
+# A bad new chunk after the saved state still fails, naming it.
+verify base --store "$tmp/half" --piece "$tmp/kernel-half@1000" --state "$tmp/state" \
+	--pcrs "$tmp/pcrs-half"
+printf '\x01' | dd of="$logdir/00000000000000001400.chunk" bs=1 seek=100 conv=notrunc status=none
+verify bad --store "$tmp/full" --piece "$tmp/tail" --state "$tmp/state"
+check "a changed new chunk fails" rc_is bad 1
+check "  naming it" grep -q 00000000000000001400.chunk "$tmp/bad.json"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
