@@ -86,6 +86,10 @@ if [ -x tests/evmctl/crosscheck.sh ]; then
 fi
 
 if [ $quick -eq 0 ] && [ -x tests/kernel/run-tests.sh ]; then
+	# One compiler cache per machine, outside the work tree, so that a fresh clone (CI) reuses
+	# what earlier runs compiled: a kernel then builds in about 2 minutes instead of 13.
+	export CCACHE_DIR=${CCACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/imalog-ccache}
+	mkdir -p "$CCACHE_DIR"
 	note "kernel tests under QEMU: Debian's 6.12"
 	IMALOG=$top/build/src/tool/imalog tests/kernel/run-tests.sh 2>&1 |
 		tee "$logs/kernel-stock.log" || true
