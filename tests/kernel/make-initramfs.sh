@@ -25,7 +25,7 @@ while [ $# -gt 0 ]; do
 		shift
 		;;
 	-h | --help)
-		sed -n '3,8s/^# \{0,1\}//p' "$0"
+		sed -n '3,/^[^#]/s/^# \{0,1\}//p' "$0"
 		exit 0
 		;;
 	-*) die "unknown option $1" ;;

@@ -3,7 +3,8 @@
 # The QEMU kernel tests: build the kernel (cached) and an initramfs, boot each scenario with a
 # fresh swtpm, collect the guest's checks from the console, and check the files the guest
 # exported on the host as well. Prints one "PASS: NAME" or "FAIL: NAME" line per check and ends
-# with "N passed, N failed". Exit status 0 if all passed, 1 if any failed, 2 on setup errors.
+# with "N passed, N failed". Exit status 0 if all passed, 1 if any failed, 2 on setup errors
+# (which still print "FAIL: kernel-tests/setup" and the count).
 #
 #   run-tests.sh [--patched] [-v] [--list] [SCENARIO...]
 #
@@ -16,7 +17,7 @@ set -euo pipefail
 
 usage()
 {
-	sed -n '3,15s/^# \{0,1\}//p' "$0"
+	sed -n '3,/^[^#]/s/^# \{0,1\}//p' "$0"
 }
 
 patched=0 verbose=0 list=0
@@ -42,6 +43,16 @@ if [ $list = 1 ]; then
 	done
 	exit 0
 fi
+# A setup error still ends with a FAIL line and the count: callers count lines, not statuses.
+setup_fail()
+{
+	echo "${0##*/}: $*" >&2
+	echo "FAIL: kernel-tests/setup"
+	echo "    $*"
+	echo "0 passed, 1 failed"
+	exit 2
+}
+
 if [ ${#scenarios[@]} -eq 0 ]; then
 	if [ $patched = 1 ]; then
 		mapfile -t scenarios < <(list_scenarios)
@@ -49,9 +60,9 @@ if [ ${#scenarios[@]} -eq 0 ]; then
 		mapfile -t scenarios < <(list_scenarios stock)
 	fi
 fi
-[ ${#scenarios[@]} -gt 0 ] || die "no scenarios in $kt_dir/scenarios"
+[ ${#scenarios[@]} -gt 0 ] || setup_fail "no scenarios in $kt_dir/scenarios"
 for s in "${scenarios[@]}"; do
-	[ -r "$(scenario_file "$s")" ] || die "no scenario $s (run-tests.sh --list)"
+	[ -r "$(scenario_file "$s")" ] || setup_fail "no scenario $s (run-tests.sh --list)"
 done
 
 run_start=$SECONDS
@@ -60,11 +71,11 @@ run_start=$SECONDS
 if [ -z "${IMALOG:-}" ]; then
 	IMALOG=$top/build/src/tool/imalog
 	if [ ! -e "$top/build/build.ninja" ]; then
-		meson setup "$top/build" "$top" >&2 || die "meson setup failed"
+		meson setup "$top/build" "$top" >&2 || setup_fail "meson setup failed"
 	fi
-	ninja -C "$top/build" src/tool/imalog >&2 || die "building imalog failed"
+	ninja -C "$top/build" src/tool/imalog >&2 || setup_fail "building imalog failed"
 fi
-[ -x "$IMALOG" ] || die "imalog binary $IMALOG not found"
+[ -x "$IMALOG" ] || setup_fail "imalog binary $IMALOG not found"
 IMALOG=$(realpath "$IMALOG")
 
 sets=()
@@ -77,7 +88,7 @@ build_args=()
 for s in "${sets[@]}"; do
 	build_args+=(--set "$s")
 done
-bzimage=$("$kt_dir/build-kernel.sh" "${build_args[@]}") || die "kernel build failed"
+bzimage=$("$kt_dir/build-kernel.sh" "${build_args[@]}") || setup_fail "kernel build failed"
 
 logs=$cache/kernel-logs
 logdir=$logs/$(date +%Y%m%d-%H%M%S)-$([ $patched = 1 ] && echo patched || echo stock)-$$
@@ -98,7 +109,7 @@ while read -r name arrow path rest; do
 	case $path in
 	/lib/* | /lib64/* | /usr/lib/* | /usr/lib64/*) ;;
 	/*) cp -L "$path" "$imalog_lib/$name" ;;
-	*) die "$IMALOG: ldd cannot resolve $name" ;;
+	*) setup_fail "$IMALOG: ldd cannot resolve $name" ;;
 	esac
 done < <(ldd "$IMALOG" 2>/dev/null || true)
 
@@ -109,7 +120,7 @@ imalog()
 
 LD_LIBRARY_PATH=$imalog_lib "$kt_dir/make-initramfs.sh" -o "$logdir/initrd.gz" \
 	--imalog "$imalog_bin" --kernel "$bzimage" "${scenarios[@]}" ||
-	die "building the initramfs failed"
+	setup_fail "building the initramfs failed"
 
 passed=0 failed=0
 
