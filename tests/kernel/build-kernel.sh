@@ -3,19 +3,20 @@
 # Build the bzImage for the QEMU tests from Debian's linux-source-6.12: tinyconfig plus config
 # fragments, with --patched also the series in $top/kernel/series. The build lives in
 # $top/.cache/kernel/build-KEY, KEY hashing everything that goes into it; a finished build with
-# the same key is reused. Progress goes to stderr; the only line on stdout is the bzImage path.
+# the same key is reused. The source tree is removed after a successful build. Progress goes
+# to stderr; the only line on stdout is the bzImage path.
 #
 #   build-kernel.sh [--patched] [--set NAME]...
 #
 # --set NAME adds config/NAME.config (if present) after config/base.config.
 # Environment: LINUX_SOURCE_TARBALL (default /usr/src/linux-source-6.12.tar.xz), CCACHE_DIR
-# (default $top/.cache/ccache), KERNEL_BUILDS_KEPT (default 3), JOBS (default: nproc).
+# (default $top/.cache/ccache), KERNEL_BUILDS_KEPT (default 5), JOBS (default: nproc).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 usage()
 {
-	sed -n '3,13s/^# \{0,1\}//p' "$0"
+	sed -n '3,/^[^#]/s/^# \{0,1\}//p' "$0"
 }
 
 patched=0
@@ -38,7 +39,8 @@ while [ $# -gt 0 ]; do
 done
 
 tarball=${LINUX_SOURCE_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
-[ -r "$tarball" ] || die "$tarball not found: install linux-source-6.12 (scripts/install-deps.sh --kernel)"
+[ -r "$tarball" ] ||
+	die "$tarball not found: install linux-source-6.12 (scripts/install-deps.sh --kernel)"
 command -v ccache >/dev/null || die "ccache not found (scripts/install-deps.sh --kernel)"
 jobs=${JOBS:-$(nproc)}
 export CCACHE_DIR=${CCACHE_DIR:-$cache/ccache}
@@ -72,7 +74,8 @@ key_input()
 	echo "tarball $(sha256sum <"$tarball" | cut -d' ' -f1)"
 	echo "package $(dpkg-query -W -f '${Version}' linux-source-6.12 2>/dev/null || echo none)"
 	echo "compiler $(gcc --version | head -n1)"
-	echo "script $(sha256sum <"$0" | cut -d' ' -f1)"
+	# The steps of the build, not the whole script: comments and messages do not rebuild.
+	echo "steps $(declare -f build check_config | sha256sum | cut -d' ' -f1)"
 	for f in "${fragments[@]}"; do
 		echo "fragment ${f##*/} $(sha256sum <"$f" | cut -d' ' -f1)"
 	done
@@ -146,14 +149,18 @@ build()
 	fi
 	cp "$src/arch/x86/boot/bzImage" "$work/bzImage"
 	cp "$src/.config" "$work/config"
+	cp "$src/System.map" "$src/vmlinux" "$work/"
 	make -C "$src" -s kernelrelease >"$work/release"
+	# No build reuses a tree (a new key starts from a fresh unpack), and 1.8 GB of tree would
+	# weigh on every cache of .cache/: only the kernel, its config and symbols are kept.
+	rm -rf "$src"
 	touch "$work/done"
 }
 
-# Keep the most recently used builds only: a tree with objects is about 1.5 GB.
+# Keep the most recently used builds only.
 prune()
 {
-	local kept=${KERNEL_BUILDS_KEPT:-3}
+	local kept=${KERNEL_BUILDS_KEPT:-5}
 	find "$cache/kernel" -mindepth 1 -maxdepth 1 -type d -name 'build-*' -printf '%T@ %p\n' |
 		sort -rn | tail -n +$((kept + 1)) | cut -d' ' -f2- | while read -r d; do
 		note "removing old build $d"

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
+# shellcheck shell=bash
 # Shared by the kernel test scripts: paths, messages, scenario metadata. Sourced, not run.
 
 kt_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

@@ -29,8 +29,9 @@ done
 for v in kernel initrd scenario console export; do
 	[ -n "${!v}" ] || die "--$v is required"
 done
-command -v swtpm >/dev/null || die "swtpm not found (scripts/install-deps.sh --kernel)"
-command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 not found (scripts/install-deps.sh --kernel)"
+for prog in swtpm qemu-system-x86_64; do
+	command -v $prog >/dev/null || die "$prog not found (scripts/install-deps.sh --kernel)"
+done
 
 state=$(mktemp -d)
 swtpm_pid=
