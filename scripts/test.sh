@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
-# Everything CI runs: install, build, unit and golden tests, the same under ASan+UBSan and
-# valgrind, fuzz corpora, the evmctl cross-check and the QEMU kernel tests.
+# Everything CI runs: install, build, every meson suite (unit, golden, fuzz corpora, evmctl
+# cross-check, stand-in, daemon, quote, verifier), the same under ASan+UBSan, the unit and
+# golden suites under valgrind, and the QEMU kernel tests on the stock and patched kernels.
 # Ends with "N passed, N failed"; exits non-zero if anything failed.
 #   scripts/test.sh [--quick]     --quick: no kernel tests
 set -euo pipefail
@@ -26,14 +27,16 @@ count_meson() {
 	[ "$fail" -eq 0 ] || failures+=("$2")
 }
 
-# Count a script that prints "PASS: x" / "FAIL: x" lines.
+# Count a script that prints "PASS: x" / "FAIL: x" lines; a failing exit without a FAIL line
+# (a setup error) counts as one failure.
 count_lines() {
-	local log=$1 p f
+	local log=$1 name=$2 status=$3 p f
 	p=$(grep -c '^PASS: ' "$log" || true)
 	f=$(grep -c '^FAIL: ' "$log" || true)
+	[ "$status" -eq 0 ] || [ "$f" -gt 0 ] || f=1
 	passed=$((passed + p))
 	failed=$((failed + f))
-	[ "$f" -eq 0 ] || failures+=("$2")
+	[ "$f" -eq 0 ] || failures+=("$name")
 }
 
 # A step that must succeed but has no count of its own.
@@ -78,26 +81,21 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print
 	meson test -C build-asan --print-errorlogs 2>&1 | tee "$logs/asan.log" || true
 count_meson "$logs/asan.log" "ASan+UBSan tests"
 
-if [ -x tests/evmctl/crosscheck.sh ]; then
-	note "cross-check with evmctl"
-	IMALOG=$top/build/src/tool/imalog tests/evmctl/crosscheck.sh 2>&1 |
-		tee "$logs/evmctl.log" || true
-	count_lines "$logs/evmctl.log" "evmctl cross-check"
-fi
-
 if [ $quick -eq 0 ] && [ -x tests/kernel/run-tests.sh ]; then
 	# One compiler cache per machine, outside the work tree, so that a fresh clone (CI) reuses
 	# what earlier runs compiled: a kernel then builds in about 2 minutes instead of 13.
 	export CCACHE_DIR=${CCACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/imalog-ccache}
 	mkdir -p "$CCACHE_DIR"
 	note "kernel tests under QEMU: Debian's 6.12"
+	st=0
 	IMALOG=$top/build/src/tool/imalog tests/kernel/run-tests.sh 2>&1 |
-		tee "$logs/kernel-stock.log" || true
-	count_lines "$logs/kernel-stock.log" "kernel tests (stock)"
+		tee "$logs/kernel-stock.log" || st=$?
+	count_lines "$logs/kernel-stock.log" "kernel tests (stock)" "$st"
 	note "kernel tests under QEMU: 6.12 with the series in kernel/"
+	st=0
 	IMALOG=$top/build/src/tool/imalog tests/kernel/run-tests.sh --patched 2>&1 |
-		tee "$logs/kernel-patched.log" || true
-	count_lines "$logs/kernel-patched.log" "kernel tests (patched)"
+		tee "$logs/kernel-patched.log" || st=$?
+	count_lines "$logs/kernel-patched.log" "kernel tests (patched)" "$st"
 fi
 
 echo
