@@ -1,0 +1,174 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Helpers for the imalogd tests on the stand-in (crash.sh, faults.sh); sourced, not run.
+# The caller sets imalog, imalogd, standin and tmp (a scratch directory it removes) first.
+
+passed=0 failed=0
+standin_pid="" daemon_pid=""
+# The stand-in being used: its mount, control socket, state directory (DIR/truth grows with
+# every record appended) and the store the daemon writes.
+ima="" sock="" state="" store=""
+B=binary_runtime_measurements
+
+# A file descriptor that never has data: `read -t` on it sleeps without starting a process.
+exec {nap_fd}<> <(:)
+nap() {
+	read -r -t "$1" -u "$nap_fd" _ || true
+}
+
+pass() {
+	echo "PASS: $1"
+	passed=$((passed + 1))
+}
+
+# fail NAME [FILE...]: report a failure and show the files that explain it.
+fail() {
+	local f
+	echo "FAIL: $1"
+	shift
+	for f in "$@"; do
+		[ -s "$f" ] || continue
+		echo "    --- ${f##*/}"
+		tail -n 30 "$f" | sed 's/^/    /'
+	done
+	failed=$((failed + 1))
+}
+
+# check NAME CMD...: CMD in this shell, its output kept in $tmp/out and shown if it fails.
+check() {
+	local name=$1 rc=0
+	shift
+	"$@" >"$tmp/out" 2>&1 || rc=$?
+	if [ $rc = 0 ]; then pass "$name"; else fail "$name" "$tmp/out"; fi
+}
+
+finish() {
+	echo "$passed passed, $failed failed"
+	[ "$failed" = 0 ]
+}
+
+ctl() {
+	"$standin" ctl "$sock" "$@"
+}
+
+# status_of KEY: one value of the stand-in's status.
+status_of() {
+	local line
+	while IFS= read -r line; do
+		if [ "${line%%=*}" = "$1" ]; then
+			echo "${line#*=}"
+			return 0
+		fi
+	done < <(ctl status)
+	return 1
+}
+
+# standin_start NAME [OPTION...]: a stand-in mounted at $tmp/NAME, its state in $tmp/NAME.state,
+# and the store the daemon uses for it at $tmp/NAME.store.
+standin_start() {
+	local name=$1
+	shift
+	ima=$tmp/$name sock=$tmp/$name.ctl state=$tmp/$name.state store=$tmp/$name.store
+	mkdir -p "$ima" "$state"
+	"$standin" --foreground --control "$sock" --state "$state" "$@" "$ima" \
+		2>"$tmp/$name.standin.log" &
+	standin_pid=$!
+	for _ in $(seq 100); do
+		if mountpoint -q "$ima" && [ -S "$sock" ]; then return 0; fi
+		kill -0 "$standin_pid" 2>/dev/null || break
+		nap 0.1
+	done
+	echo "the stand-in did not mount:"
+	cat "$tmp/$name.standin.log"
+	return 1
+}
+
+standin_stop() {
+	local rc=0
+	[ -n "$standin_pid" ] || return 0
+	fusermount3 -u "$ima" || rc=$?
+	wait "$standin_pid" || rc=$?
+	standin_pid=""
+	return $rc
+}
+
+# daemon_start LOG [OPTION...]: imalogd in the background on the current stand-in and store,
+# its messages in LOG.
+daemon_start() {
+	local log=$1
+	shift
+	"$imalogd" --store "$store" --securityfs "$ima" "$@" 2>"$log" &
+	daemon_pid=$!
+}
+
+# daemon_stop: SIGTERM and wait; the daemon must exit 0.
+daemon_stop() {
+	local rc=0
+	[ -n "$daemon_pid" ] || return 0
+	kill -TERM "$daemon_pid" 2>/dev/null || true
+	wait "$daemon_pid" || rc=$?
+	daemon_pid=""
+	return $rc
+}
+
+# wait_until SECONDS CMD...: poll CMD every 0.1 s until it succeeds; fails on timeout.
+wait_until() {
+	local deadline=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ "$SECONDS" -lt "$deadline" ] || return 1
+		nap 0.1
+	done
+}
+
+# The records the daemon saved, followed by the kernel's list, are every record ever measured.
+same_as_truth() {
+	"$imalog" log --store "$store" --securityfs "$ima" >"$tmp/log" &&
+		cmp "$tmp/log" "$state/truth"
+}
+
+# The store passes its integrity check and, with the kernel's list, replays to the TPM's PCRs.
+store_verifies() {
+	"$imalog" verify --store "$store" --securityfs "$ima" --pcrs <(ctl pcrs)
+}
+
+# kernel_deleted: records deleted from the stand-in's list since its cold boot.
+kernel_deleted() {
+	local n
+	read -r n <"$ima/runtime_measurements_deleted"
+	echo "$n"
+}
+
+# store_next LOGDIR: the absolute index after the last committed record of a log.
+store_next() {
+	local manifests=("$1"/*.manifest) last line first
+	if [ ! -e "${manifests[0]}" ]; then
+		echo 0
+		return 0
+	fi
+	last=${manifests[-1]}
+	first=${last##*/}
+	first=$((10#${first%.manifest}))
+	while IFS= read -r line; do
+		if [[ $line =~ ^\ *\"count\":\ ([0-9]+) ]]; then
+			echo $((first + BASH_REMATCH[1]))
+			return 0
+		fi
+	done <"$last"
+	return 1
+}
+
+# only_normal_messages LOG: the daemon said nothing but what a cycle without errors says (a last
+# line cut short by SIGKILL, without its newline, is not read).
+only_normal_messages() {
+	local line
+	while IFS= read -r line; do
+		case $line in
+		"imalogd: saving log "* | "imalogd: saved records up to "* | \
+			"imalogd: deleted "*" records ("*) ;;
+		*)
+			echo "unexpected: $line"
+			return 1
+			;;
+		esac
+	done <"$1"
+}
