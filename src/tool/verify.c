@@ -31,6 +31,8 @@ struct verify {
 	struct vrun_plain *pieces;	/* --piece: plain log files in order */
 	size_t npieces;
 	const char *state;	/* --state: the verifier's state file */
+	const char *checkpoint_out, *signing_key;	/* --checkpoint, --checkpoint-key */
+	const char *checkpoint_in, *trusted_key;	/* --from-checkpoint, --trust-key */
 	enum imalog_byte_order order;
 };
 
@@ -372,6 +374,7 @@ static void pieces_json(const struct verify *v, const struct vrun *run, bool ok,
 	json_object_object_add(o, "chunks", json_object_new_uint64(run->chunks));
 	json_object_object_add(o, "aggregates", json_object_new_uint64(res->aggregates));
 	json_object_object_add(o, "resumed", json_object_new_boolean(run->resumed));
+	json_object_object_add(o, "from_checkpoint", json_object_new_boolean(run->from_checkpoint));
 	if (run->restart[0])
 		json_object_object_add(o, "restart", json_object_new_string(run->restart));
 	json_object_object_add(o, "seconds", json_object_new_double(run->seconds));
@@ -442,6 +445,9 @@ static void print_pieces(const struct vrun *run, unsigned int threads, uint64_t 
 
 	if (run->restart[0])
 		printf("note: %s\n", run->restart);
+	if (run->from_checkpoint)
+		printf("note: starting from the checkpoint %s at record %" PRIu64 ", signed by the "
+		       "key %s you trust\n", run->checkpoint_in, from, run->trusted_key);
 	printf("%s: verified records %" PRIu64 "..%" PRId64 " (%" PRIu64 " replayed %s, %zu "
 	       "chunks, %" PRIu64 " snapshot_aggregate records checked, %" PRIu64 " violations) "
 	       "in %.3f s on %u threads; every expected PCR matches after record %" PRId64
@@ -470,7 +476,9 @@ static int verify_pieces(struct verify *v, unsigned int threads, bool pre_5_8)
 	*run = (struct vrun){
 		.store_root = v->store.store, .log_id = v->store.log_id, .plain = v->pieces,
 		.nplain = v->npieces, .plain_order = v->order, .kernel_fd = -1,
-		.state_path = v->state,
+		.state_path = v->state, .checkpoint_in = v->checkpoint_in,
+		.trusted_key = v->trusted_key, .checkpoint_out = v->checkpoint_out,
+		.signing_key = v->signing_key,
 	};
 	if (v->store.store && v->with_kernel &&
 	    (r = store_kernel_tail(&v->store, &run->kernel_fd, &run->kernel_head)) < 0) {
@@ -488,7 +496,7 @@ static int verify_pieces(struct verify *v, unsigned int threads, bool pre_5_8)
 		ret = check_pieces_end(v, run, &match);
 	}
 	if (ret == EXIT_VERIFIED && (r = vrun_save(run, &o)) < 0) {
-		errorf("%s: cannot save the verifier's state: %s", v->state, strerror(-r));
+		errorf("cannot save the verifier's state or checkpoint: %s", strerror(-r));
 		ret = EXIT_UNUSABLE;
 	}
 	if (v->json)
@@ -563,6 +571,10 @@ int cmd_verify(int argc, char **argv)
 		{ "no-kernel", no_argument, NULL, 'k' },
 		{ "piece", required_argument, NULL, 'L' },
 		{ "state", required_argument, NULL, 'T' },
+		{ "checkpoint", required_argument, NULL, 'C' },
+		{ "checkpoint-key", required_argument, NULL, 'Y' },
+		{ "from-checkpoint", required_argument, NULL, 'F' },
+		{ "trust-key", required_argument, NULL, 'R' },
 		INPUT_LONG_OPTIONS,
 		STORE_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 },
@@ -607,6 +619,11 @@ int cmd_verify(int argc, char **argv)
 			;
 		else if (opt == 'T')
 			v.state = optarg;
+		else if (opt == 'C' || opt == 'Y' || opt == 'F' || opt == 'R')
+			*(opt == 'C'   ? &v.checkpoint_out
+			  : opt == 'Y' ? &v.signing_key
+			  : opt == 'F' ? &v.checkpoint_in
+				       : &v.trusted_key) = optarg;
 		else if (opt == 'Q' || opt == 'S' || opt == 'K' || opt == 'N' || opt == 'V')
 			*(opt == 'Q'   ? &qa.attest
 			  : opt == 'S' ? &qa.sig
@@ -643,8 +660,13 @@ int cmd_verify(int argc, char **argv)
 		goto done;
 	if ((v.store.store || v.npieces) && argv[optind])
 		goto usage;
-	if (v.state && !v.store.store) {
-		usage_error("verify: --state needs --store: the state is kept per log");
+	if ((v.state || v.checkpoint_out || v.checkpoint_in) && !v.store.store) {
+		usage_error("verify: --state and checkpoints need --store: they are kept per log");
+		goto done;
+	}
+	if (!v.checkpoint_out != !v.signing_key || !v.checkpoint_in != !v.trusted_key) {
+		usage_error("verify: --checkpoint goes with --checkpoint-key, --from-checkpoint "
+			    "with --trust-key");
 		goto done;
 	}
 	v.order = in.opts.format.order;

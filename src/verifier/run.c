@@ -39,12 +39,34 @@ static int resolve_log(struct vrun *v)
 	return r;
 }
 
+static void use_state(struct vrun *v, struct verifier_options *o, int r, const char *err);
+
 /* Use the saved state only when it is for this log (same boot) and holds the banks verified. */
 static void load_state(struct vrun *v, struct verifier_options *o)
 {
 	char err[256];
 	int r = vstate_read(v->state_path, &v->saved, err, sizeof(err));
 
+	use_state(v, o, r, err);
+}
+
+/* A checkpoint is used like a saved state once its signature verifies; else the run fails. */
+static int load_checkpoint(struct vrun *v, struct verifier_options *o)
+{
+	char err[512];
+	int r = checkpoint_read(v->checkpoint_in, v->trusted_key, &v->saved, err, sizeof(err));
+
+	if (r < 0) {
+		vfail(&v->res.fail, 0, UINT64_MAX, v->checkpoint_in, "checkpoint: %s", err);
+		return r == -EBADMSG ? r : -EINVAL;
+	}
+	use_state(v, o, 0, "");
+	v->from_checkpoint = v->resumed;
+	return 0;
+}
+
+static void use_state(struct vrun *v, struct verifier_options *o, int r, const char *err)
+{
 	if (r == -ENOENT) {
 		snprintf(v->restart, sizeof(v->restart), "no saved state yet: verifying from boot");
 		return;
@@ -132,6 +154,8 @@ int vrun_verify(struct vrun *v, struct verifier_options *o)
 		o->log_id = v->used_log_id;
 	if (v->state_path && v->store_root)
 		load_state(v, o);
+	if (!v->resumed && v->checkpoint_in && v->store_root && (r = load_checkpoint(v, o)) < 0)
+		return r;
 	r = attempt(v, o);
 	if (r == -EBADMSG && v->resumed && v->res.fail.index <= o->seed_index) {
 		/* The pieces do not continue the saved state: only now re-read the old records. */
@@ -153,7 +177,7 @@ int vrun_save(struct vrun *v, const struct verifier_options *o)
 	struct vstate s = { 0 };
 	int r;
 
-	if (!v->state_path || !v->store_root)
+	if ((!v->state_path && !v->checkpoint_out) || !v->store_root)
 		return 0;
 	snprintf(s.log_id, sizeof(s.log_id), "%s", v->used_log_id);
 	s.next = v->res.boundary;
@@ -168,8 +192,10 @@ int vrun_save(struct vrun *v, const struct verifier_options *o)
 		v->saved.nchunks = 0;
 	}
 	r = vstate_add_chunks(&s, &v->ps, s.next);
-	if (r == 0)
+	if (r == 0 && v->state_path)
 		r = vstate_write(&s, v->state_path);
+	if (r == 0 && v->checkpoint_out && (r = vstate_write(&s, v->checkpoint_out)) == 0)
+		r = checkpoint_sign(v->checkpoint_out, v->signing_key);
 	vstate_free(&s);
 	return r;
 }

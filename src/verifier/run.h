@@ -20,9 +20,12 @@ struct vrun {
 	int kernel_fd;		/* the kernel's remaining list, or -1 */
 	uint64_t kernel_head;	/* absolute index of its first record */
 	const char *state_path;	/* the state file, or NULL */
+	const char *checkpoint_in, *trusted_key;	/* start from another verifier's checkpoint */
+	const char *checkpoint_out, *signing_key;	/* write a signed checkpoint */
 	/* What happened. */
 	char log_dir[4096], used_log_id[64];
-	bool resumed;		/* from the saved state */
+	bool resumed;		/* from the saved state or the checkpoint */
+	bool from_checkpoint;
 	char restart[512];	/* why it verified from boot although a state file was named */
 	size_t chunks;
 	double seconds;

@@ -126,6 +126,12 @@ int vstate_write(const struct vstate *s, const char *path);
 /* Append the chunk ids of @ps (pieces with a manifest) that end at or before @before. */
 int vstate_add_chunks(struct vstate *s, const struct vpieces *ps, uint64_t before);
 
+/* Checkpoints (5.3): sign a state file written by vstate_write() into @path.sig. */
+int checkpoint_sign(const char *path, const char *private_key_pem);
+/* Read a checkpoint whose signature verifies with the trusted public key; -EBADMSG if not. */
+int checkpoint_read(const char *path, const char *trusted_key_pem, struct vstate *ret,
+		    char *err, size_t errlen);
+
 void vfail(struct vfailure *f, uint64_t index, uint64_t offset, const char *file,
 	   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 

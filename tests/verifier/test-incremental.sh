@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # The verifier's state file: a second run replays only new records; a new process resumes from
 # the file; another log (a reboot) and a state the evidence contradicts start from boot; a bad
-# new chunk still fails.
+# new chunk still fails. Checkpoints: a signed state another verifier starts from when it
+# trusts the signer's key, and rejects when signed by another key or edited.
 # Environment: IMALOG, MKSTORE, IMALOG_GEN (set by meson; defaults: build/).
 set -euo pipefail
 
@@ -102,12 +103,36 @@ verify garbage --store "$tmp/full" --piece "$tmp/tail" --state "$tmp/state"
 check "an unreadable state file: verifies from boot" is garbage from 0
 
 # A bad new chunk after the saved state still fails, naming it.
+cp "$logdir/00000000000000001400.chunk" "$tmp/chunk-1400"
 verify base --store "$tmp/half" --piece "$tmp/kernel-half@1000" --state "$tmp/state" \
 	--pcrs "$tmp/pcrs-half"
 printf '\x01' | dd of="$logdir/00000000000000001400.chunk" bs=1 seek=100 conv=notrunc status=none
 verify bad --store "$tmp/full" --piece "$tmp/tail" --state "$tmp/state"
 check "a changed new chunk fails" rc_is bad 1
 check "  naming it" grep -q 00000000000000001400.chunk "$tmp/bad.json"
+
+# Checkpoints: verifier A signs its result; verifier B, trusting A's key, starts there.
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$tmp/a.key" 2>/dev/null
+openssl pkey -in "$tmp/a.key" -pubout -out "$tmp/a.pub"
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$tmp/b.key" 2>/dev/null
+openssl pkey -in "$tmp/b.key" -pubout -out "$tmp/b.pub"
+verify signer --store "$tmp/half" --piece "$tmp/kernel-half@1000" --checkpoint "$tmp/cp" \
+	--checkpoint-key "$tmp/a.key" --pcrs "$tmp/pcrs-half"
+check "verifier A writes a signed checkpoint" [ -s "$tmp/cp" ] && [ -s "$tmp/cp.sig" ]
+cp "$tmp/chunk-1400" "$logdir/00000000000000001400.chunk"
+verify trusted --store "$tmp/full" --piece "$tmp/tail" --from-checkpoint "$tmp/cp" \
+	--trust-key "$tmp/a.pub"
+check "verifier B, trusting A, starts at record 1000" is trusted from 1000
+check "  from the checkpoint" is trusted from_checkpoint True
+check "  and verifies" rc_is trusted 0
+verify untrusted --store "$tmp/full" --piece "$tmp/tail" --from-checkpoint "$tmp/cp" \
+	--trust-key "$tmp/b.pub"
+check "a checkpoint signed by a key not trusted fails" rc_is untrusted 1
+sed -i 's/"next":1000/"next":1200/' "$tmp/cp"
+verify edited --store "$tmp/full" --piece "$tmp/tail" --from-checkpoint "$tmp/cp" \
+	--trust-key "$tmp/a.pub"
+check "an edited checkpoint fails" rc_is edited 1
+check "  naming the checkpoint" grep -q "signature does not verify" "$tmp/edited.err"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
