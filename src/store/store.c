@@ -238,10 +238,30 @@ static void free_names(char **names, size_t n)
 	free(names);
 }
 
-/* Remove what was never committed: tmp/ files, and chunks without a manifest. */
+/* The name of the last manifest of @l without its extension ("" if none) into @out. */
+static void last_manifest(const struct store_log *l, char *out, size_t size)
+{
+	char **names;
+	size_t n;
+
+	out[0] = '\0';
+	if (list_names(l->dir, ".manifest", &names, &n) < 0)
+		return;
+	if (n > 0)
+		snprintf(out, size, "%.*s", (int)(strlen(names[n - 1]) - strlen(".manifest")),
+			 names[n - 1]);
+	free_names(names, n);
+}
+
+/*
+ * Remove what was never committed: tmp/ files, and a chunk without a manifest after the last
+ * committed one (a commit cut short, 4.2). A chunk without a manifest before that is not one: its
+ * manifest was lost, and the chunk may be the only copy of its records; it stays, and the check
+ * (4.5) reports the gap.
+ */
 static void remove_uncommitted(struct store_log *l)
 {
-	char path[4200], **names;
+	char path[4200], last[64], **names;
 	size_t n;
 
 	snprintf(path, sizeof(path), "%s/tmp", l->dir);
@@ -252,11 +272,18 @@ static void remove_uncommitted(struct store_log *l)
 		}
 		free_names(names, n);
 	}
+	last_manifest(l, last, sizeof(last));
 	if (list_names(l->dir, ".chunk", &names, &n) < 0)
 		return;
 	for (size_t i = 0; i < n; i++) {
-		snprintf(path, sizeof(path), "%s/%.*s.manifest", l->dir,
-			 (int)(strlen(names[i]) - strlen(".chunk")), names[i]);
+		int stem = (int)(strlen(names[i]) - strlen(".chunk"));
+		/* Names are zero-padded indexes: they sort as the numbers do. */
+		bool before_last_commit = (size_t)stem == strlen(last) &&
+				   strncmp(names[i], last, (size_t)stem) <= 0;
+
+		if (before_last_commit)
+			continue;
+		snprintf(path, sizeof(path), "%s/%.*s.manifest", l->dir, stem, names[i]);
 		if (access(path, F_OK) != 0 && errno == ENOENT) {
 			snprintf(path, sizeof(path), "%s/%s", l->dir, names[i]);
 			unlink(path);
