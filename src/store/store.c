@@ -278,8 +278,8 @@ static void remove_uncommitted(struct store_log *l)
 	for (size_t i = 0; i < n; i++) {
 		int stem = (int)(strlen(names[i]) - strlen(".chunk"));
 		/* Names are zero-padded indexes: they sort as the numbers do. */
-		bool before_last_commit = (size_t)stem == strlen(last) &&
-				   strncmp(names[i], last, (size_t)stem) <= 0;
+		bool before_last_commit =
+			(size_t)stem == strlen(last) && strncmp(names[i], last, (size_t)stem) <= 0;
 
 		if (before_last_commit)
 			continue;
