@@ -166,6 +166,54 @@ void hash_final(struct hash_ctx *c, uint8_t *out)
 	}
 }
 
+static void store_be32(uint8_t *out, const unsigned int *h, int n)
+{
+	for (int i = 0; i < n; i++) {
+		out[4 * i] = (uint8_t)(h[i] >> 24);
+		out[4 * i + 1] = (uint8_t)(h[i] >> 16);
+		out[4 * i + 2] = (uint8_t)(h[i] >> 8);
+		out[4 * i + 3] = (uint8_t)h[i];
+	}
+}
+
+/*
+ * PCR = H(PCR || digest). For SHA-1 (40 bytes) and SHA-256 (64 bytes) the padded message is one
+ * and two blocks of known layout, so the compression function is called on them directly,
+ * without the buffering and clean-up of Update and Final: extending is half of replay's
+ * hashing.
+ */
+void hash_extend(struct hash_ctx *c, uint8_t *pcr, const uint8_t *digest)
+{
+	size_t size = hashes[c->alg].size;
+	uint8_t block[64] = { 0 };
+
+	if (c->alg == IMALOG_SHA1) {
+		memcpy(block, pcr, 20);
+		memcpy(block + 20, digest, 20);
+		block[40] = 0x80;
+		block[62] = 0x01;	/* 320 bits */
+		block[63] = 0x40;
+		SHA1_Init(&c->u.sha1);
+		SHA1_Transform(&c->u.sha1, block);
+		store_be32(pcr, (const unsigned int[]){ c->u.sha1.h0, c->u.sha1.h1, c->u.sha1.h2,
+							 c->u.sha1.h3, c->u.sha1.h4 }, 5);
+	} else if (c->alg == IMALOG_SHA256) {
+		static const uint8_t pad[64] = { [0] = 0x80, [62] = 0x02 };	/* 512 bits */
+
+		memcpy(block, pcr, 32);
+		memcpy(block + 32, digest, 32);
+		SHA256_Init(&c->u.sha256);
+		SHA256_Transform(&c->u.sha256, block);
+		SHA256_Transform(&c->u.sha256, pad);
+		store_be32(pcr, c->u.sha256.h, 8);
+	} else {
+		hash_init(c);
+		hash_update(c, pcr, size);
+		hash_update(c, digest, size);
+		hash_final(c, pcr);
+	}
+}
+
 /*
  * ima_calc_field_array_hash_tfm(): every template but "ima" hashes its fields with their u32
  * lengths, which is the template data exactly as the binary log holds it. The "ima" template

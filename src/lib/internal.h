@@ -106,6 +106,8 @@ void hash_ctx_free(struct hash_ctx *c);
 void hash_init(struct hash_ctx *c);
 void hash_update(struct hash_ctx *c, const void *data, size_t len);
 void hash_final(struct hash_ctx *c, uint8_t *out);
+/* PCR = H(PCR || digest), in place. */
+void hash_extend(struct hash_ctx *c, uint8_t *pcr, const uint8_t *digest);
 
 /* The digest IMA extends for a record in one bank (ima_calc_field_array_hash_tfm()). */
 void record_template_hash(struct hash_ctx *c, const struct imalog_record *r, uint8_t *out);

@@ -122,10 +122,7 @@ static void job_match(struct job *j, unsigned int p, uint64_t prefix)
 
 static void extend(struct job *j, unsigned int p, const uint8_t *digest)
 {
-	hash_init(j->ctx);
-	hash_update(j->ctx, j->pcr[p], j->size);
-	hash_update(j->ctx, digest, j->size);
-	hash_final(j->ctx, j->pcr[p]);
+	hash_extend(j->ctx, j->pcr[p], digest);
 }
 
 static void *job_run(void *arg)
