@@ -11,18 +11,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char err[256];
 
 	if (vstate_parse((const char *)data, size, &s, err, sizeof(err)) != 0)
-		return 0;	/* errors are expected: the property is not crashing */
+		return 0; /* errors are expected: the property is not crashing */
 	/* What the verifier relies on in a state it accepted. */
 	FUZZ_ASSERT(s.verified >= s.next);
 	FUZZ_ASSERT(s.nchunks <= VSTATE_MAX_CHUNKS);
 	FUZZ_ASSERT(!s.next || s.state.used);
 	for (size_t i = 0; i < s.nchunks; i++) {
 		FUZZ_ASSERT(s.chunks[i].count > 0);
-		FUZZ_ASSERT(i == 0 || s.chunks[i].first == s.chunks[i - 1].first +
-						  s.chunks[i - 1].count);
+		FUZZ_ASSERT(i == 0 ||
+			    s.chunks[i].first == s.chunks[i - 1].first + s.chunks[i - 1].count);
 	}
-	FUZZ_ASSERT(!s.nchunks || s.chunks[s.nchunks - 1].first + s.chunks[s.nchunks - 1].count ==
-				  s.next);
+	FUZZ_ASSERT(!s.nchunks ||
+		    s.chunks[s.nchunks - 1].first + s.chunks[s.nchunks - 1].count == s.next);
 	vstate_free(&s);
 	return 0;
 }

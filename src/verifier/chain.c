@@ -48,7 +48,7 @@ struct vpiece *vpieces_add(struct vpieces *ps, const char *path, uint64_t first,
 	snprintf(pc->path, sizeof(pc->path), "%s", path);
 	pc->first = pc->file_first = first;
 	pc->order = order;
-	pc->m = m;	/* transferred */
+	pc->m = m; /* transferred */
 	pc->fd = fd;
 	return pc;
 }
@@ -95,8 +95,7 @@ static int add_chunk(struct vpieces *ps, const char *dir, uint64_t first, struct
 	return 0;
 }
 
-int vpieces_add_store(struct vpieces *ps, const char *log_dir, uint64_t from,
-		      struct vfailure *ret)
+int vpieces_add_store(struct vpieces *ps, const char *log_dir, uint64_t from, struct vfailure *ret)
 {
 	DIR *d = opendir(log_dir);
 	struct dirent *e;
@@ -136,7 +135,7 @@ static void *pool_worker(void *arg)
 		struct vpiece *pc = &pl->ps->p[i];
 
 		if (!pc->m)
-			continue;	/* plain pieces need the chain's state: done in order */
+			continue; /* plain pieces need the chain's state: done in order */
 		if (vpiece_check(pc, pl->o, &pc->m->start) == -ENOMEM)
 			atomic_store(&pl->stop, true);
 	}
@@ -145,7 +144,7 @@ static void *pool_worker(void *arg)
 
 static void check_parallel(struct vpieces *ps, const struct verifier_options *o)
 {
-	struct pool pl = { .ps = ps, .o = o };
+	struct pool pl = {.ps = ps, .o = o};
 	pthread_t tid[MAX_THREADS];
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned int n = o->threads ? o->threads : cpus > 0 ? (unsigned int)cpus : 1, started = 0;
@@ -171,7 +170,7 @@ struct cut {
 struct chain {
 	const struct verifier_options *o;
 	struct verifier_result *res;
-	struct cut *cuts;	/* every piece boundary the chain passed, ascending */
+	struct cut *cuts; /* every piece boundary the chain passed, ascending */
 	size_t ncuts;
 	uint64_t last_deleted;
 };
@@ -201,15 +200,20 @@ static void check_aggregate(struct chain *c, const struct vpiece *pc, const stru
 	uint32_t banks = a->claim.banks & c->o->banks;
 
 	if (a->deleted > a->index || a->deleted <= c->last_deleted)
-		vfail(f, a->index, a->offset, pc->path, "snapshot_aggregate claims %" PRIu64
-		      " records deleted, impossible here (previous cut %" PRIu64 ")", a->deleted,
-		      c->last_deleted);
+		vfail(f, a->index, a->offset, pc->path,
+		      "snapshot_aggregate claims %" PRIu64
+		      " records deleted, impossible here (previous cut %" PRIu64 ")",
+		      a->deleted, c->last_deleted);
 	else if (!at)
-		vfail(f, a->index, a->offset, pc->path, "snapshot_aggregate claims a cut at record %"
-		      PRIu64 ", which is not a boundary of the pieces verified", a->deleted);
+		vfail(f, a->index, a->offset, pc->path,
+		      "snapshot_aggregate claims a cut at record %" PRIu64
+		      ", which is not a boundary of the pieces verified",
+		      a->deleted);
 	else if (!banks || a->claim.used != at->used || !vstate_equal(&a->claim, at, banks))
-		vfail(f, a->index, a->offset, pc->path, "snapshot_aggregate's PCR values are not "
-		      "the state after record %" PRIu64, a->deleted - 1);
+		vfail(f, a->index, a->offset, pc->path,
+		      "snapshot_aggregate's PCR values are not "
+		      "the state after record %" PRIu64,
+		      a->deleted - 1);
 	c->last_deleted = a->deleted;
 	c->res->aggregates++;
 }
@@ -226,7 +230,7 @@ static int add_cut(struct chain *c, uint64_t index, const struct pcr_state *st)
 	if (!grown)
 		return -ENOMEM;
 	c->cuts = grown;
-	c->cuts[c->ncuts++] = (struct cut){ index, st };
+	c->cuts[c->ncuts++] = (struct cut){index, st};
 	return 0;
 }
 
@@ -237,23 +241,31 @@ static int link_piece(struct chain *c, struct vpiece *pc, const struct pcr_state
 	uint64_t next = res->next;
 
 	if (pc->first > next)
-		vfail(&res->fail, next, NO_OFFSET, pc->path, "records %" PRIu64 "..%" PRIu64
-		      " are missing (gap before this piece)", next, pc->first - 1);
+		vfail(&res->fail, next, NO_OFFSET, pc->path,
+		      "records %" PRIu64 "..%" PRIu64 " are missing (gap before this piece)", next,
+		      pc->first - 1);
 	else if (pc->first < next)
-		vfail(&res->fail, pc->first, NO_OFFSET, pc->path, "begins at record %" PRIu64
+		vfail(&res->fail, pc->first, NO_OFFSET, pc->path,
+		      "begins at record %" PRIu64
 		      ", already covered by the pieces before it (overlap or reordering)",
 		      pc->first);
 	else if (pc->m && pc->m->first != pc->first)
-		vfail(&res->fail, pc->first, NO_OFFSET, pc->path, "its manifest names record %"
-		      PRIu64 " as its first (moved or reordered chunk)", pc->m->first);
+		vfail(&res->fail, pc->first, NO_OFFSET, pc->path,
+		      "its manifest names record %" PRIu64
+		      " as its first (moved or reordered chunk)",
+		      pc->m->first);
 	else if (pc->m && c->o->log_id && strcmp(pc->m->log_id, c->o->log_id) != 0)
-		vfail(&res->fail, pc->first, NO_OFFSET, pc->path, "its manifest is for log %.64s, "
-		      "not %.64s", pc->m->log_id, c->o->log_id);
+		vfail(&res->fail, pc->first, NO_OFFSET, pc->path,
+		      "its manifest is for log %.64s, "
+		      "not %.64s",
+		      pc->m->log_id, c->o->log_id);
 	else if (pc->m && (pc->m->end.banks & c->o->banks) != c->o->banks)
-		vfail(&res->fail, pc->first, NO_OFFSET, pc->path, "its manifest lacks a bank "
+		vfail(&res->fail, pc->first, NO_OFFSET, pc->path,
+		      "its manifest lacks a bank "
 		      "being verified");
 	else if (pc->m && !vstate_equal(&pc->m->start, cur, c->o->banks))
-		vfail(&res->fail, pc->first, NO_OFFSET, pc->path, "its manifest's start state is "
+		vfail(&res->fail, pc->first, NO_OFFSET, pc->path,
+		      "its manifest's start state is "
 		      "not the state the records before it give");
 	return res->fail.set ? -EBADMSG : 0;
 }
@@ -292,10 +304,9 @@ static int chain_piece(struct chain *c, struct vpiece *pc, const struct pcr_stat
 	return add_cut(c, res->next, *cur);
 }
 
-int verifier_run(struct vpieces *ps, const struct verifier_options *o,
-		 struct verifier_result *ret)
+int verifier_run(struct vpieces *ps, const struct verifier_options *o, struct verifier_result *ret)
 {
-	struct chain c = { .o = o, .res = ret };
+	struct chain c = {.o = o, .res = ret};
 	const struct pcr_state *cur = &o->seed;
 	int r = 0;
 

@@ -47,7 +47,8 @@ static EVP_PKEY *read_key(const char *path, bool private)
 
 	if (!f)
 		return NULL;
-	k = private ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : PEM_read_PUBKEY(f, NULL, NULL, NULL);
+	k = private ? PEM_read_PrivateKey(f, NULL, NULL, NULL)
+		    : PEM_read_PUBKEY(f, NULL, NULL, NULL);
 	fclose(f);
 	return k;
 }
@@ -66,8 +67,8 @@ int checkpoint_sign(const char *path, const char *key_path)
 		       EVP_DigestSign(ctx, sig, &siglen, data, len) != 1))
 		r = -EINVAL;
 	snprintf(sig_path, sizeof(sig_path), "%.4000s.sig", path);
-	if (r == 0 && (!(f = fopen(sig_path, "we")) || fwrite(sig, 1, siglen, f) != siglen ||
-		       fclose(f) != 0))
+	if (r == 0 &&
+	    (!(f = fopen(sig_path, "we")) || fwrite(sig, 1, siglen, f) != siglen || fclose(f) != 0))
 		r = -EIO;
 	free(data);
 	EVP_MD_CTX_free(ctx);

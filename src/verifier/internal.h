@@ -10,7 +10,6 @@ bool vstate_equal(const struct pcr_state *a, const struct pcr_state *b, uint32_t
 /* Seed @rp with @st's values in @banks. */
 int vstate_seed(const struct pcr_state *st, uint32_t banks, imalog_replay *rp);
 /* Check one piece from @seed; 0, or a failure in pc->fail. Thread-safe across pieces. */
-int vpiece_check(struct vpiece *pc, const struct verifier_options *o,
-		 const struct pcr_state *seed);
+int vpiece_check(struct vpiece *pc, const struct verifier_options *o, const struct pcr_state *seed);
 
 #endif

@@ -19,13 +19,13 @@
 
 #define NO_OFFSET UINT64_MAX
 
-void vfail(struct vfailure *f, uint64_t index, uint64_t offset, const char *file,
-	   const char *fmt, ...)
+void vfail(struct vfailure *f, uint64_t index, uint64_t offset, const char *file, const char *fmt,
+	   ...)
 {
 	va_list ap;
 
 	if (f->set)
-		return;	/* the first failure is the one that counts */
+		return; /* the first failure is the one that counts */
 	f->set = true;
 	f->index = index;
 	f->offset = offset;
@@ -56,7 +56,8 @@ static int hash_fd(int fd, uint8_t digest[32], uint64_t *ret_size)
 	ssize_t n = -1;
 	int r = -ENOMEM;
 
-	if (ctx && buf && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) && lseek(fd, 0, SEEK_SET) == 0) {
+	if (ctx && buf && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
+	    lseek(fd, 0, SEEK_SET) == 0) {
 		while ((n = read(fd, buf, 1 << 16)) > 0) {
 			EVP_DigestUpdate(ctx, buf, (size_t)n);
 			size += (uint64_t)n;
@@ -123,10 +124,12 @@ static int replay_records(struct vpiece *pc, imalog_reader *rd, imalog_replay *r
 		unsigned int pcr = imalog_record_pcr(rec);
 
 		if (i < pc->first)
-			continue;	/* the kernel's copy of records already in the store */
+			continue; /* the kernel's copy of records already in the store */
 		if (pc->m && !(pc->m->end.used >> pcr & 1)) {
-			vfail(&pc->fail, i, off, pc->path, "the record extends PCR %u, which its "
-			      "manifest's end state does not list", pcr);
+			vfail(&pc->fail, i, off, pc->path,
+			      "the record extends PCR %u, which its "
+			      "manifest's end state does not list",
+			      pcr);
 			return -EBADMSG;
 		}
 		if ((r = imalog_replay_record(rp, rec)) < 0) {
@@ -154,16 +157,20 @@ static void check_claims(struct vpiece *pc, int fd, uint32_t banks)
 	size_t k = 0;
 
 	if (pc->count != m->count)
-		vfail(&pc->fail, pc->first, NO_OFFSET, pc->path, "holds %" PRIu64 " records, its "
-		      "manifest says %" PRIu64, pc->count, m->count);
+		vfail(&pc->fail, pc->first, NO_OFFSET, pc->path,
+		      "holds %" PRIu64 " records, its "
+		      "manifest says %" PRIu64,
+		      pc->count, m->count);
 	else if (hash_fd(fd, digest, &size) < 0 || size != m->bytes ||
 		 memcmp(digest, m->sha256, 32) != 0)
-		vfail(&pc->fail, pc->first, NO_OFFSET, pc->path, "size or SHA-256 differs from "
+		vfail(&pc->fail, pc->first, NO_OFFSET, pc->path,
+		      "size or SHA-256 differs from "
 		      "its manifest");
 	else if (!vstate_equal(&pc->end, &m->end, banks))
-		vfail(&pc->fail, pc->first, NO_OFFSET, pc->path, "the records %" PRIu64 "..%" PRIu64
-		      " do not give the end state of its manifest", pc->first,
-		      pc->first + pc->count - 1);
+		vfail(&pc->fail, pc->first, NO_OFFSET, pc->path,
+		      "the records %" PRIu64 "..%" PRIu64
+		      " do not give the end state of its manifest",
+		      pc->first, pc->first + pc->count - 1);
 	if (pc->fail.set)
 		return;
 	for (k = 0; k < pc->naggr && k < m->naggregates; k++)
@@ -172,7 +179,8 @@ static void check_claims(struct vpiece *pc, int fd, uint32_t banks)
 			break;
 	if (k < pc->naggr || k < m->naggregates)
 		vfail(&pc->fail, k < pc->naggr ? pc->aggr[k].index : m->aggregates[k].index,
-		      NO_OFFSET, pc->path, "its manifest's list of snapshot_aggregate records is "
+		      NO_OFFSET, pc->path,
+		      "its manifest's list of snapshot_aggregate records is "
 		      "not the one the chunk holds");
 }
 
@@ -195,11 +203,14 @@ static int open_piece(struct vpiece *pc)
 int vpiece_check(struct vpiece *pc, const struct verifier_options *o, const struct pcr_state *seed)
 {
 	struct imalog_replay_options ro = {
-		.banks = o->banks, .pre_5_8 = o->pre_5_8, .threads = 1,
-		.expected = o->expected, .require_pcrs = o->require_pcrs,
+		.banks = o->banks,
+		.pre_5_8 = o->pre_5_8,
+		.threads = 1,
+		.expected = o->expected,
+		.require_pcrs = o->require_pcrs,
 	};
 	struct imalog_reader_options rdo = {
-		.format = { IMALOG_INPUT_BINARY, IMALOG_SHA1, pc->order },
+		.format = {IMALOG_INPUT_BINARY, IMALOG_SHA1, pc->order},
 		.first_index = pc->file_first,
 	};
 	imalog_replay *rp = NULL;

@@ -72,14 +72,18 @@ static void use_state(struct vrun *v, struct verifier_options *o, int r, const c
 		return;
 	}
 	if (r < 0)
-		snprintf(v->restart, sizeof(v->restart), "the saved state cannot be used (%s): "
-			 "verifying from boot", err);
+		snprintf(v->restart, sizeof(v->restart),
+			 "the saved state cannot be used (%s): "
+			 "verifying from boot",
+			 err);
 	else if (strcmp(v->saved.log_id, v->used_log_id) != 0)
-		snprintf(v->restart, sizeof(v->restart), "the saved state is for log %.64s, this is "
-			 "log %.64s (a reboot): verifying from boot", v->saved.log_id,
-			 v->used_log_id);
+		snprintf(v->restart, sizeof(v->restart),
+			 "the saved state is for log %.64s, this is "
+			 "log %.64s (a reboot): verifying from boot",
+			 v->saved.log_id, v->used_log_id);
 	else if (v->saved.next && (v->saved.state.banks & o->banks) != o->banks)
-		snprintf(v->restart, sizeof(v->restart), "the saved state lacks a bank being "
+		snprintf(v->restart, sizeof(v->restart),
+			 "the saved state lacks a bank being "
 			 "verified: verifying from boot");
 	else {
 		v->resumed = true;
@@ -96,8 +100,8 @@ static int add_pieces(struct vrun *v, const struct verifier_options *o)
 	struct vpiece *pc;
 	int r;
 
-	if (v->store_root && (r = vpieces_add_store(&v->ps, v->log_dir, o->seed_index,
-						     &v->res.fail)) < 0)
+	if (v->store_root &&
+	    (r = vpieces_add_store(&v->ps, v->log_dir, o->seed_index, &v->res.fail)) < 0)
 		return r;
 	v->chunks = v->ps.n;
 	if (v->ps.n)
@@ -159,9 +163,10 @@ int vrun_verify(struct vrun *v, struct verifier_options *o)
 	r = attempt(v, o);
 	if (r == -EBADMSG && v->resumed && v->res.fail.index <= o->seed_index) {
 		/* The pieces do not continue the saved state: only now re-read the old records. */
-		snprintf(v->restart, sizeof(v->restart), "the evidence contradicts the saved state "
-			 "at record %" PRIu64 " (%.200s): verifying from boot", v->res.fail.index,
-			 v->res.fail.reason);
+		snprintf(v->restart, sizeof(v->restart),
+			 "the evidence contradicts the saved state "
+			 "at record %" PRIu64 " (%.200s): verifying from boot",
+			 v->res.fail.index, v->res.fail.reason);
 		v->resumed = false;
 		vstate_free(&v->saved);
 		memset(&o->seed, 0, sizeof(o->seed));
@@ -174,7 +179,7 @@ int vrun_verify(struct vrun *v, struct verifier_options *o)
 
 int vrun_save(struct vrun *v, const struct verifier_options *o)
 {
-	struct vstate s = { 0 };
+	struct vstate s = {0};
 	int r;
 
 	if ((!v->state_path && !v->checkpoint_out) || !v->store_root)
@@ -186,7 +191,7 @@ int vrun_save(struct vrun *v, const struct verifier_options *o)
 	if (s.verified < s.next)
 		s.verified = s.next;
 	if (v->resumed && v->saved.nchunks) {
-		s.chunks = v->saved.chunks;	/* transferred */
+		s.chunks = v->saved.chunks; /* transferred */
 		s.nchunks = v->saved.nchunks;
 		v->saved.chunks = NULL;
 		v->saved.nchunks = 0;

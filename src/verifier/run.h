@@ -8,25 +8,25 @@
 struct vrun_plain {
 	const char *path;
 	uint64_t first;
-	bool have_first;	/* else it follows the plain file before it (record 0 for the first) */
+	bool have_first; /* else it follows the plain file before it (record 0 for the first) */
 };
 
 struct vrun {
 	/* What to verify. */
-	const char *store_root, *log_id;	/* a store (and a log in it), or NULL */
+	const char *store_root, *log_id; /* a store (and a log in it), or NULL */
 	const struct vrun_plain *plain;
 	size_t nplain;
 	enum imalog_byte_order plain_order;
-	int kernel_fd;		/* the kernel's remaining list, or -1 */
-	uint64_t kernel_head;	/* absolute index of its first record */
-	const char *state_path;	/* the state file, or NULL */
-	const char *checkpoint_in, *trusted_key;	/* start from another verifier's checkpoint */
-	const char *checkpoint_out, *signing_key;	/* write a signed checkpoint */
+	int kernel_fd;				  /* the kernel's remaining list, or -1 */
+	uint64_t kernel_head;			  /* absolute index of its first record */
+	const char *state_path;			  /* the state file, or NULL */
+	const char *checkpoint_in, *trusted_key;  /* start from another verifier's checkpoint */
+	const char *checkpoint_out, *signing_key; /* write a signed checkpoint */
 	/* What happened. */
 	char log_dir[4096], used_log_id[64];
-	bool resumed;		/* from the saved state or the checkpoint */
+	bool resumed; /* from the saved state or the checkpoint */
 	bool from_checkpoint;
-	char restart[512];	/* why it verified from boot although a state file was named */
+	char restart[512]; /* why it verified from boot although a state file was named */
 	size_t chunks;
 	double seconds;
 	struct vstate saved;

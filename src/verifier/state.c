@@ -65,7 +65,8 @@ static bool get_hex(json_object *v, uint8_t *out, size_t size)
 static int parse_state(json_object *o, struct pcr_state *st, char *err, size_t errlen)
 {
 	memset(st, 0, sizeof(*st));
-	json_object_object_foreach(o, key, banks) {
+	json_object_object_foreach(o, key, banks)
+	{
 		char *end;
 		unsigned long p = strtoul(key, &end, 10);
 		uint32_t seen = 0;
@@ -74,7 +75,8 @@ static int parse_state(json_object *o, struct pcr_state *st, char *err, size_t e
 		    (st->used >> p & 1) || !json_object_is_type(banks, json_type_object))
 			return bad(err, errlen, "state: bad PCR \"%.20s\"", key);
 		st->used |= UINT64_C(1) << p;
-		json_object_object_foreach(banks, bank, value) {
+		json_object_object_foreach(banks, bank, value)
+		{
 			enum imalog_hash alg;
 
 			if (imalog_hash_from_name(bank, &alg) < 0 || (seen >> alg & 1) ||
@@ -145,7 +147,7 @@ int vstate_parse(const char *text, size_t len, struct vstate *ret, char *err, si
 {
 	json_tokener *tok;
 	json_object *root;
-	struct vstate s = { 0 };
+	struct vstate s = {0};
 	int r;
 
 	if (len > VSTATE_MAX_FILE)
@@ -291,7 +293,7 @@ int vstate_add_chunks(struct vstate *s, const struct vpieces *ps, uint64_t befor
 		if (!grown)
 			return -ENOMEM;
 		s->chunks = grown;
-		s->chunks[s->nchunks++] = (struct vchunk_id){ pc->first, pc->count, { 0 } };
+		s->chunks[s->nchunks++] = (struct vchunk_id){pc->first, pc->count, {0}};
 		memcpy(s->chunks[s->nchunks - 1].sha256, pc->m->sha256, 32);
 	}
 	return 0;

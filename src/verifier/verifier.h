@@ -17,8 +17,8 @@
 /* The first thing that does not verify, in log order. */
 struct vfailure {
 	bool set;
-	uint64_t index;		/* absolute index of the record (or first record) at fault */
-	uint64_t offset;	/* byte offset in @file, or UINT64_MAX when no byte is at fault */
+	uint64_t index;	 /* absolute index of the record (or first record) at fault */
+	uint64_t offset; /* byte offset in @file, or UINT64_MAX when no byte is at fault */
 	char file[4096];
 	char reason[512];
 };
@@ -26,16 +26,16 @@ struct vfailure {
 /* One piece of the log; @m is NULL for a plain file or the kernel's list. */
 struct vpiece {
 	char path[4096];
-	uint64_t first;		/* absolute index of the first record that counts */
-	uint64_t file_first;	/* of the file's first record: those before @first are skipped */
+	uint64_t first;	     /* absolute index of the first record that counts */
+	uint64_t file_first; /* of the file's first record: those before @first are skipped */
 	enum imalog_byte_order order;
 	struct manifest *m;
-	int fd;			/* an open file to read instead of @path, or -1 */
-	bool follows;		/* begins where the piece before it ends (@first set then) */
+	int fd;	      /* an open file to read instead of @path, or -1 */
+	bool follows; /* begins where the piece before it ends (@first set then) */
 	/* Results of the piece's own check. */
 	uint64_t count, violations;
 	struct pcr_state end;
-	bool matched;		/* the expected values hold after record @match - 1 */
+	bool matched; /* the expected values hold after record @match - 1 */
 	uint64_t match;
 	size_t naggr;
 	struct vaggr *aggr;
@@ -45,27 +45,27 @@ struct vpiece {
 /* A snapshot_aggregate found while replaying a piece. */
 struct vaggr {
 	uint64_t index, offset, deleted;
-	struct pcr_state claim;	/* the values it claims, banks it names */
+	struct pcr_state claim; /* the values it claims, banks it names */
 };
 
 struct verifier_options {
-	uint32_t banks;		/* banks to verify: every piece's state must hold them */
+	uint32_t banks; /* banks to verify: every piece's state must hold them */
 	bool pre_5_8;
-	unsigned int threads;	/* 0: one per CPU */
-	const imalog_pcrs *expected;	/* optional: where the log reaches these values */
+	unsigned int threads;	     /* 0: one per CPU */
+	const imalog_pcrs *expected; /* optional: where the log reaches these values */
 	uint64_t require_pcrs;
-	const char *log_id;	/* the log every manifest must name, or NULL */
+	const char *log_id; /* the log every manifest must name, or NULL */
 	/* Where the pieces begin: record @seed_index with state @seed (zeros at 0). */
 	uint64_t seed_index;
 	struct pcr_state seed;
 };
 
 struct verifier_result {
-	uint64_t next;		/* absolute index after the last record */
+	uint64_t next; /* absolute index after the last record */
 	uint64_t records, violations;
-	uint64_t aggregates;	/* snapshot_aggregate records checked */
-	struct pcr_state end;	/* after the last record */
-	bool matched;		/* the expected values hold after record @match - 1 */
+	uint64_t aggregates;  /* snapshot_aggregate records checked */
+	struct pcr_state end; /* after the last record */
+	bool matched;	      /* the expected values hold after record @match - 1 */
 	uint64_t match;
 	/* The last chunk boundary at or before @match (or @next) and its state. */
 	uint64_t boundary;
@@ -89,12 +89,10 @@ struct vpiece *vpieces_add(struct vpieces *ps, const char *path, uint64_t first,
  * strictly; one that cannot be read fails @ret. A chunk holding records on both sides of
  * @from is not added: the chain then reports the gap.
  */
-int vpieces_add_store(struct vpieces *ps, const char *log_dir, uint64_t from,
-		      struct vfailure *ret);
+int vpieces_add_store(struct vpieces *ps, const char *log_dir, uint64_t from, struct vfailure *ret);
 
 /* Check every piece, in parallel, then the chain; 0, or -EBADMSG with ret->fail set. */
-int verifier_run(struct vpieces *ps, const struct verifier_options *o,
-		 struct verifier_result *ret);
+int verifier_run(struct vpieces *ps, const struct verifier_options *o, struct verifier_result *ret);
 
 /* ---- the state file (docs/format.md 5.1) ---- */
 
@@ -110,10 +108,10 @@ struct vchunk_id {
 struct vstate {
 	char log_id[64];
 	uint64_t next;		/* a chunk boundary: records before it are verified */
-	struct pcr_state state;	/* the state at @next */
+	struct pcr_state state; /* the state at @next */
 	uint64_t verified;	/* records before this index reproduced the expected values */
 	size_t nchunks;
-	struct vchunk_id *chunks;	/* the chunks verified, in order */
+	struct vchunk_id *chunks; /* the chunks verified, in order */
 };
 
 void vstate_free(struct vstate *s);
@@ -129,10 +127,10 @@ int vstate_add_chunks(struct vstate *s, const struct vpieces *ps, uint64_t befor
 /* Checkpoints (5.3): sign a state file written by vstate_write() into @path.sig. */
 int checkpoint_sign(const char *path, const char *private_key_pem);
 /* Read a checkpoint whose signature verifies with the trusted public key; -EBADMSG if not. */
-int checkpoint_read(const char *path, const char *trusted_key_pem, struct vstate *ret,
-		    char *err, size_t errlen);
+int checkpoint_read(const char *path, const char *trusted_key_pem, struct vstate *ret, char *err,
+		    size_t errlen);
 
-void vfail(struct vfailure *f, uint64_t index, uint64_t offset, const char *file,
-	   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void vfail(struct vfailure *f, uint64_t index, uint64_t offset, const char *file, const char *fmt,
+	   ...) __attribute__((format(printf, 5, 6)));
 
 #endif

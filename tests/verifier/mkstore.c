@@ -30,7 +30,7 @@
 struct opts {
 	uint64_t chunk, chunks;
 	bool aggregates;
-	uint64_t forge_value, forge_count;	/* 1-based aggregate number, 0: none */
+	uint64_t forge_value, forge_count; /* 1-based aggregate number, 0: none */
 	const char *tail, *pcrs, *log_id;
 };
 
@@ -52,7 +52,7 @@ static void die(const char *what, int r)
 
 static void put32(imalog_buf *b, uint32_t v)
 {
-	if (imalog_buf_append(b, &v, 4) < 0)	/* little-endian hosts only, as the tests run */
+	if (imalog_buf_append(b, &v, 4) < 0) /* little-endian hosts only, as the tests run */
 		die("out of memory", ENOMEM);
 }
 
@@ -67,8 +67,10 @@ static void aggregate_text(const struct out *w, const struct pcr_state *st, uint
 			   char *text, size_t size)
 {
 	char hex[2 * IMALOG_MAX_DIGEST + 1];
-	size_t n = (size_t)snprintf(text, size, "version=1;deleted=%" PRIu64 ";boot_aggregate=sha256:"
-				    "%064d;", deleted, 0);
+	size_t n = (size_t)snprintf(text, size,
+				    "version=1;deleted=%" PRIu64 ";boot_aggregate=sha256:"
+				    "%064d;",
+				    deleted, 0);
 
 	for (unsigned int p = 0; p < IMALOG_MAX_PCRS; p++)
 		for (int a = 0; a < IMALOG_HASH_COUNT; a++) {
@@ -134,8 +136,8 @@ static void commit(struct out *w)
 /* Append one record (bytes @p) to the current chunk or the tail, replaying it. */
 static void emit(struct out *w, const uint8_t *p, size_t n)
 {
-	struct imalog_reader_options ro = { .format = { IMALOG_INPUT_BINARY, IMALOG_SHA1,
-							IMALOG_HOST_ORDER } };
+	struct imalog_reader_options ro = {
+		.format = {IMALOG_INPUT_BINARY, IMALOG_SHA1, IMALOG_HOST_ORDER}};
 	uint8_t scratch[16];
 	imalog_record *rec = imalog_record_new();
 	ptrdiff_t used;
@@ -177,8 +179,8 @@ static void emit_aggregate(struct out *w, uint64_t deleted)
 	if (!rec)
 		die("out of memory", ENOMEM);
 	w->naggr++;
-	aggregate_text(w, &w->m->start, w->naggr == w->o->forge_count ? deleted + 1 : deleted,
-		       text, sizeof(text));
+	aggregate_text(w, &w->m->start, w->naggr == w->o->forge_count ? deleted + 1 : deleted, text,
+		       sizeof(text));
 	aggregate_record(text, rec);
 	data = imalog_buf_data(rec, &len);
 	emit(w, (const uint8_t *)data, len);
@@ -227,46 +229,63 @@ static void write_pcrs(const struct out *w, const char *path)
 static void parse_args(int argc, char **argv, struct opts *o)
 {
 	static const struct option options[] = {
-		{ "chunk", required_argument, NULL, 'c' },
-		{ "chunks", required_argument, NULL, 'm' },
-		{ "aggregates", no_argument, NULL, 'a' },
-		{ "forge-value", required_argument, NULL, 'v' },
-		{ "forge-count", required_argument, NULL, 'n' },
-		{ "tail", required_argument, NULL, 't' },
-		{ "pcrs", required_argument, NULL, 'p' },
-		{ "log-id", required_argument, NULL, 'l' },
-		{ NULL, 0, NULL, 0 },
+		{"chunk", required_argument, NULL, 'c'},
+		{"chunks", required_argument, NULL, 'm'},
+		{"aggregates", no_argument, NULL, 'a'},
+		{"forge-value", required_argument, NULL, 'v'},
+		{"forge-count", required_argument, NULL, 'n'},
+		{"tail", required_argument, NULL, 't'},
+		{"pcrs", required_argument, NULL, 'p'},
+		{"log-id", required_argument, NULL, 'l'},
+		{NULL, 0, NULL, 0},
 	};
 	int opt;
 
-	*o = (struct opts){ .chunk = 1000, .chunks = UINT64_MAX, .log_id = "test-boot" };
+	*o = (struct opts){.chunk = 1000, .chunks = UINT64_MAX, .log_id = "test-boot"};
 	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
 		switch (opt) {
-		case 'c': o->chunk = strtoull(optarg, NULL, 10); break;
-		case 'm': o->chunks = strtoull(optarg, NULL, 10); break;
-		case 'a': o->aggregates = true; break;
-		case 'v': o->forge_value = strtoull(optarg, NULL, 10); break;
-		case 'n': o->forge_count = strtoull(optarg, NULL, 10); break;
-		case 't': o->tail = optarg; break;
-		case 'p': o->pcrs = optarg; break;
-		case 'l': o->log_id = optarg; break;
-		default: exit(2);
+		case 'c':
+			o->chunk = strtoull(optarg, NULL, 10);
+			break;
+		case 'm':
+			o->chunks = strtoull(optarg, NULL, 10);
+			break;
+		case 'a':
+			o->aggregates = true;
+			break;
+		case 'v':
+			o->forge_value = strtoull(optarg, NULL, 10);
+			break;
+		case 'n':
+			o->forge_count = strtoull(optarg, NULL, 10);
+			break;
+		case 't':
+			o->tail = optarg;
+			break;
+		case 'p':
+			o->pcrs = optarg;
+			break;
+		case 'l':
+			o->log_id = optarg;
+			break;
+		default:
+			exit(2);
 		}
 	}
 	if (optind + 2 != argc || !o->chunk) {
 		fprintf(stderr, "usage: mkstore LOG STORE --chunk N [--chunks M] [--aggregates] "
-			"[--forge-value K] [--forge-count K] [--tail FILE] [--pcrs FILE] "
-			"[--log-id ID]\n");
+				"[--forge-value K] [--forge-count K] [--tail FILE] [--pcrs FILE] "
+				"[--log-id ID]\n");
 		exit(2);
 	}
 }
 
 int main(int argc, char **argv)
 {
-	struct imalog_replay_options ro = { .banks = BANKS, .threads = 1 };
-	struct imalog_format fmt = { IMALOG_INPUT_BINARY, IMALOG_SHA1, IMALOG_HOST_ORDER };
+	struct imalog_replay_options ro = {.banks = BANKS, .threads = 1};
+	struct imalog_format fmt = {IMALOG_INPUT_BINARY, IMALOG_SHA1, IMALOG_HOST_ORDER};
 	struct opts o;
-	struct out w = { .o = &o };
+	struct out w = {.o = &o};
 	struct store *st;
 	uint8_t scratch[16], *buf;
 	imalog_record *rec = imalog_record_new();
@@ -282,7 +301,8 @@ int main(int argc, char **argv)
 		die("out of memory", ENOMEM);
 	if ((r = store_open(argv[optind + 1], true, &st)) < 0 ||
 	    (r = store_log_open(st, o.log_id, true, w.log)) < 0 ||
-	    (r = store_log_add_boot(w.log, o.log_id)) < 0 || (r = imalog_replay_new(&ro, &w.rp)) < 0)
+	    (r = store_log_add_boot(w.log, o.log_id)) < 0 ||
+	    (r = imalog_replay_new(&ro, &w.rp)) < 0)
 		die(argv[optind + 1], r);
 	if (o.tail && !(w.tail = fopen(o.tail, "wb")))
 		die(o.tail, errno);
