@@ -56,6 +56,8 @@ load_policy
 # Warm-up: the first run of the deletion code includes its translation by QEMU (TCG).
 records w 20
 delete_all
+records x 20
+delete_n 20
 if grep -q ima_flush_htable /proc/cmdline; then
 	records a "${PN:-100000}"
 	delete_all
