@@ -8,7 +8,7 @@ set -euo pipefail
 pkgs=(build-essential meson ninja-build pkg-config libssl-dev libjson-c-dev
       clang llvm libclang-rt-14-dev valgrind ima-evm-utils python3 time
       libtss2-dev tpm2-tools swtpm libfuse3-dev fuse3 openssl)
-kernel_pkgs=(linux-source-6.12 qemu-system-x86 busybox-static
+kernel_pkgs=(linux-source-6.12 qemu-system-x86 busybox-static kexec-tools
              cpio bc bison flex libelf-dev xz-utils ccache kmod)
 
 [ "${1:-}" = --kernel ] && pkgs+=("${kernel_pkgs[@]}")
