@@ -234,12 +234,14 @@ snapshot_checks()
 	awk -v want=" ${expect_pcrs:-10} " 'index(want, " " $1 " ")' "$snap/pcrs.txt" >"$expected"
 	for f in "$snap"/binary_runtime_measurements*; do
 		f=${f##*/}
+		case $f in *_staged) continue ;; esac	# a staged list is a piece, not a log
 		a=ascii${f#binary}
 		hcheck "host-$sn/verify-$f" 0 imalog verify --pcrs "$expected" "$snap/$f"
 		hcheck "host-$sn/show-$f" 0 show_equals_ascii "$snap/$f" "$snap/$a"
 	done
 	for f in "$snap"/ascii_runtime_measurements*; do
 		f=${f##*/}
+		case $f in *_staged) continue ;; esac
 		hcheck "host-$sn/verify-$f" 0 imalog verify --pcrs "$snap/tpm0" "$snap/$f"
 	done
 	hcheck "host-$sn/records" 0 records_match "$snap"
