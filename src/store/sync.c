@@ -472,14 +472,19 @@ static int choose_log(struct sync *s)
 	kernel_release(&s->kernel);
 	if (store_latest_log(s->store, id, sizeof(id)) == 0 &&
 	    store_log_open(s->store, id, false, &s->log) == 0) {
-		uint64_t head = kernel_head(s, counter, len);
+		uint64_t head;
 
-		if (s->log.error[0] && store_log_has_boot(&s->log, s->boot_id))
-			return 0;	/* stays inconsistent: sync_cycle() says so */
-		if (!s->log.error[0] && store_log_has_boot(&s->log, s->boot_id) &&
-		    matches_from(s, head, len))
+		/*
+		 * Stays inconsistent, in any boot: whether this kernel's list continues the log
+		 * cannot be told from a damaged one, and a new log would delete records it may
+		 * hold. sync_cycle() says so until it is repaired.
+		 */
+		if (s->log.error[0])
 			return 0;
-		if (!s->log.error[0] && continues(s, head, len))
+		head = kernel_head(s, counter, len);
+		if (store_log_has_boot(&s->log, s->boot_id) && matches_from(s, head, len))
+			return 0;
+		if (continues(s, head, len))
 			return store_log_add_boot(&s->log, s->boot_id);
 	}
 	return new_log(s, counter);
