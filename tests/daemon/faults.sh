@@ -280,6 +280,15 @@ damaged "a chunk missing" "${chunks[2]}"
 chunks=("$logdir"/*.chunk)
 rm "${chunks[1]%.chunk}.manifest"
 damaged "a manifest lost" "${chunks[2]}" "${chunks[1]}"
+# Damaged, then a kexec: the next boot's daemon cannot tell whether the list continues the log;
+# it must not start a new log and delete.
+chunks=("$logdir"/*.chunk)
+printf 'X' | dd of="${chunks[0]}" bs=1 seek=40 conv=notrunc status=none
+ctl kexec
+export IMALOG_BOOT_ID=$boot2
+damaged "a byte changed, then a kexec" "${chunks[0]}"
+check "a byte changed, then a kexec: one log directory" one_log
+export IMALOG_BOOT_ID=$boot1
 check "damaged store: the stand-in stops cleanly" standin_stop
 
 # ---- a second deleter ----
