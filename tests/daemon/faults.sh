@@ -224,6 +224,52 @@ else
 	echo "SKIP: full disk (needs root to mount a small tmpfs)"
 fi
 
+# ---- I/O errors on the daemon's own system calls ----
+echo "# EIO and ENOSPC at each write, fsync, rename, unlink and mkdir of imalogd --once"
+# io_walk SYSCALL ERRNO: runs of imalogd --once, the Nth SYSCALL failing with ERRNO, N = 1, 2...
+# until a run makes fewer. After each: it exited 0 or 1 with a message, nothing is deleted that
+# is not saved, the store is consistent; the next clean run catches up and nothing is lost.
+io_walk() {
+	local sc=$1 err=$2 n rc
+	for ((n = 1; ; n++)); do
+		appended 5
+		strace -o "$tmp/strace.out" -e trace="$sc" -e inject="$sc:error=$err:when=$n" \
+			"$imalogd" "${conf[@]}" --store "$store" --securityfs "$ima" --once \
+			2>"$tmp/io.err" && rc=0 || rc=$?
+		grep -q INJECTED "$tmp/strace.out" || break
+		if [ $rc != 0 ] && { [ $rc != 1 ] || ! grep -q "^imalogd: " "$tmp/io.err"; }; then
+			echo "$sc $n: exit $rc"
+			cat "$tmp/io.err"
+			return 1
+		fi
+		if [ "$(deleted)" -gt "$(store_next "$logdir")" ]; then
+			echo "$sc $n: $(deleted) deleted, $(store_next "$logdir") saved"
+			return 1
+		fi
+		"$imalog" status --store "$store" --securityfs "$ima" >/dev/null ||
+			{ echo "$sc $n: the store is inconsistent"; return 1; }
+		"$imalogd" "${conf[@]}" --store "$store" --securityfs "$ima" --once 2>"$tmp/io.err" ||
+			{ echo "$sc $n: the clean run after it failed"; cat "$tmp/io.err"; return 1; }
+		same_as_truth || { echo "$sc $n: store + kernel differ from the truth"; return 1; }
+	done
+	echo "$sc $err: $((n - 1)) calls walked"
+}
+if command -v strace >/dev/null; then
+	standin_start i --aggregate
+	logdir=$store/logs/$IMALOG_BOOT_ID
+	appended 60
+	for walk in "write EIO" "fsync EIO" "rename EIO" "unlink EIO" "mkdir EIO" "write ENOSPC"; do
+		before=$failed
+		# shellcheck disable=SC2086 # two words: the system call and the errno
+		check "${walk% *} fails with ${walk#* }, at each call in turn" io_walk $walk
+		[ "$failed" != "$before" ] || sed 's/^/    /' "$tmp/out"
+	done
+	check "I/O errors: store + kernel = truth" whole
+	check "I/O errors: the stand-in stops cleanly" standin_stop
+else
+	echo "SKIP: I/O errors on the daemon's system calls (needs strace)"
+fi
+
 # ---- a damaged store ----
 echo "# a corrupted, truncated or missing chunk, a lost manifest"
 start c
