@@ -85,7 +85,8 @@ kill -TERM "$daemon"
 wait "$timer"
 timer=""
 read -r user sys rss wall <"$tmp/steady.time"
+manifests=("$tmp/steady"/logs/*/*.manifest)
 echo "steady: cpu ${user} user + ${sys} sys s over ${wall} s, peak rss ${rss} KB," \
-	"store $(store_bytes "$tmp/steady") bytes in $(ls "$tmp/steady"/logs/*/*.manifest | wc -l)" \
-	"chunks; $io; deletions $(grep -c '^imalogd: deleted' "$tmp/steady.log")"
+	"store $(store_bytes "$tmp/steady") bytes in ${#manifests[@]} chunks; $io;" \
+	"deletions $(grep -c '^imalogd: deleted' "$tmp/steady.log")"
 stop

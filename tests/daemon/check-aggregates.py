@@ -73,7 +73,8 @@ def main():
             pcr, bank = key[3:].split("_", 1)
             stored = ends[deleted].get(pcr, {}).get(bank)
             if stored is not None and stored != value:
-                print(f"record {i}: {key}={value}, the chunk ending at {deleted} ends with {stored}")
+                print(f"record {i}: {key}={value}, "
+                      f"the chunk ending at {deleted} ends with {stored}")
                 return 1
     print(f"{len(aggs)} snapshot_aggregate records, {listed} listed in {len(manifests)} manifests "
           f"(records {start}..{stored_end - 1}), every cut at a chunk's end with its PCR values")

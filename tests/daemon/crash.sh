@@ -134,7 +134,8 @@ random_kill() {
 		;;
 	3)
 		daemon_start "$tmp/cycle.err" "${conf[@]}"
-		until [ "$(daemon_pid_file)" = "$daemon_pid" ] || ! kill -0 "$daemon_pid" 2>/dev/null; do
+		while [ "$(daemon_pid_file)" != "$daemon_pid" ] && kill -0 "$daemon_pid" 2>/dev/null
+		do
 			nap 0.005
 		done
 		nap_random 50
@@ -211,20 +212,23 @@ cycle() {
 
 # After the last kill of an epoch, one clean run saves and deletes everything.
 epoch_end() {
-	local aggs
+	local aggs manifests
 	"$imalogd" "${conf[@]}" --store "$store" --securityfs "$ima" --once 2>"$tmp/cycle.err" ||
 		{ echo "the clean run failed"; return 1; }
 	only_normal_messages "$tmp/cycle.err" || return 1
-	[ "$(store_next "$logdir")" = "$(kernel_deleted)" ] && [ "$(status_of current)" = 1 ] ||
-		{ echo "not caught up: the kernel holds more than the last aggregate"; return 1; }
+	if [ "$(store_next "$logdir")" != "$(kernel_deleted)" ] ||
+		[ "$(status_of current)" != 1 ]; then
+		echo "not caught up: the kernel holds more than the last aggregate"
+		return 1
+	fi
 	same_as_truth || return 1
 	store_verifies >/dev/null || return 1
 	"$imalog" status --store "$store" --securityfs "$ima" >/dev/null || return 1
 	[ "$(kernel_deleted)" -gt 0 ] || { echo "nothing was ever deleted"; return 1; }
-	aggs=$("$imalog" show --format json "$state/truth" | "$here/check-aggregates.py" "$logdir") ||
-		{ echo "$aggs"; return 1; }
-	echo "$(status_of records) records, $(ls "$logdir" | grep -c manifest) chunks; $aggs" \
-		>"$tmp/summary"
+	aggs=$("$imalog" show --format json "$state/truth" |
+		"$here/check-aggregates.py" "$logdir") || { echo "$aggs"; return 1; }
+	manifests=("$logdir"/*.manifest)
+	echo "$(status_of records) records, ${#manifests[@]} chunks; $aggs" >"$tmp/summary"
 }
 
 start=$SECONDS ok=0 i=0

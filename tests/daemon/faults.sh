@@ -25,7 +25,9 @@ cleanup() {
 		if [ -n "$p" ]; then kill -9 "$p" 2>/dev/null || true; fi
 	done
 	for m in "$tmp"/*/; do
-		if mountpoint -q "$m"; then fusermount3 -u "$m" 2>/dev/null || umount "$m" || true; fi
+		if mountpoint -q "$m"; then
+			fusermount3 -u "$m" 2>/dev/null || umount "$m" || true
+		fi
 	done
 	rm -rf "$tmp"
 }
@@ -248,8 +250,12 @@ io_walk() {
 		fi
 		"$imalog" status --store "$store" --securityfs "$ima" >/dev/null ||
 			{ echo "$sc $n: the store is inconsistent"; return 1; }
-		"$imalogd" "${conf[@]}" --store "$store" --securityfs "$ima" --once 2>"$tmp/io.err" ||
-			{ echo "$sc $n: the clean run after it failed"; cat "$tmp/io.err"; return 1; }
+		if ! "$imalogd" "${conf[@]}" --store "$store" --securityfs "$ima" --once \
+			2>"$tmp/io.err"; then
+			echo "$sc $n: the clean run after it failed"
+			cat "$tmp/io.err"
+			return 1
+		fi
 		same_as_truth || { echo "$sc $n: store + kernel differ from the truth"; return 1; }
 	done
 	echo "$sc $err: $((n - 1)) calls walked"
@@ -289,7 +295,7 @@ refused() {
 # naming it, and imalog verify fails naming it; the file KEPT is still there. Once the store
 # is repaired the daemon catches up.
 damaged() {
-	local name=$1 file=$2 base=${2##*/} d c
+	local name=$1 base=${2##*/} d c
 	dlog=$tmp/c.$name.log mark_at=0
 	d=$(deleted) c=$(status_of current)
 	daemon_start "$dlog" "${conf[@]}"

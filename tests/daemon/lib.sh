@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
+# shellcheck shell=bash disable=SC2154 # imalog, imalogd, standin and tmp: set by the caller
 # Helpers for the imalogd tests on the stand-in (crash.sh, faults.sh); sourced, not run.
 # The caller sets imalog, imalogd, standin and tmp (a scratch directory it removes) first.
 
@@ -7,7 +8,7 @@ standin_pid="" daemon_pid=""
 # The stand-in being used: its mount, control socket, state directory (DIR/truth grows with
 # every record appended) and the store the daemon writes.
 ima="" sock="" state="" store=""
-B=binary_runtime_measurements
+export B=binary_runtime_measurements
 
 # A file descriptor that never has data: `read -t` on it sleeps without starting a process.
 exec {nap_fd}<> <(:)
