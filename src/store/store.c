@@ -225,7 +225,8 @@ static int list_names(const char *dir, const char *ext, char ***ret, size_t *ret
 		free(names);
 		return -ENOMEM;
 	}
-	qsort(names, n, sizeof(*names), compare_names);
+	if (n)
+		qsort(names, n, sizeof(*names), compare_names);	/* names is NULL when n is 0 */
 	*ret = names;
 	*ret_n = n;
 	return 0;
