@@ -375,10 +375,15 @@ replays() {
 	"$imalog" verify --pcrs <(ctl pcrs) "$tmp/log"
 }
 check "store + kernel replay to the TPM's PCRs" replays
-# The aggregate of that deletion claims a cut inside a chunk: a verifier checks it against its
-# own replay at that record, as for any other cut.
-check "imalog verify --store accepts a cut that another deleter made inside a chunk" \
-	store_verifies
+# The aggregate of that deletion claims a cut inside a chunk. The piecewise verifier checks
+# aggregates only at chunk boundaries for now, so it must refuse this one, naming it, rather
+# than accept a claim it has not checked (a known limitation, not the goal: the goal is to
+# check the claim against its own replay at that record).
+refuses_inside_cut() {
+	! store_verifies 2>"$tmp/inside.err" && grep -q "not a boundary of the pieces" "$tmp/inside.err"
+}
+check "imalog verify --store refuses, naming it, an aggregate cut inside a chunk" \
+	refuses_inside_cut
 daemon_stop
 
 # A deleter that removes records the daemon has not saved: the daemon names the gap with its
