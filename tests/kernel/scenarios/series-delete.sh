@@ -143,22 +143,22 @@ POLICY
 # COUNT scripts run (PCR 11) and COUNT files read (PCR 10), names starting with TAG.
 workload()
 {
-	mkdir -p /root/work
+	mkdir -p /root/measured
 	for i in $(seq "$2"); do
-		printf '#!/bin/sh\nexit 0 # %s %s\n' "$1" "$i" >"/root/work/$1-prog$i"
-		chmod 0755 "/root/work/$1-prog$i"
-		echo "data $1 $i" >"/root/work/$1-file$i"
-		"/root/work/$1-prog$i"
-		cat "/root/work/$1-file$i" >/dev/null
+		printf '#!/bin/sh\nexit 0 # %s %s\n' "$1" "$i" >"/root/measured/$1-prog$i"
+		chmod 0755 "/root/measured/$1-prog$i"
+		echo "data $1 $i" >"/root/measured/$1-file$i"
+		"/root/measured/$1-prog$i"
+		cat "/root/measured/$1-file$i" >/dev/null
 	done
 }
 
 # A file open for writing while it is read: a ToMToU violation.
 violation()
 {
-	echo "violation $1" >"/root/work/viol-$1"
-	exec 4>>"/root/work/viol-$1"
-	cat "/root/work/viol-$1" >/dev/null
+	echo "violation $1" >"/root/measured/viol-$1"
+	exec 4>>"/root/measured/viol-$1"
+	cat "/root/measured/viol-$1" >/dev/null
 	exec 4>&-
 	grep -c ' 0000000000000000000000000000000000000000 ' "$ima/ascii_runtime_measurements"
 }

@@ -127,15 +127,15 @@ series_errno()
 # hash table would reject as a duplicate had it kept the digests of the deleted record.
 read_file()
 {
-	mkdir -p /root/work
-	rm -f /root/work/again
-	echo "read twice" >/root/work/again
-	cat /root/work/again >/dev/null
+	mkdir -p /root/measured
+	rm -f /root/measured/again
+	echo "read twice" >/root/measured/again
+	cat /root/measured/again >/dev/null
 }
 
 records_of_file()
 {
-	imalog show --format ascii "$S/full" | awk '$5 == "/root/work/again"' | wc -l
+	imalog show --format ascii "$S/full" | awk '$5 == "/root/measured/again"' | wc -l
 }
 
 n_refused()
@@ -146,7 +146,7 @@ n_refused()
 measured_twice()
 {
 	series_full
-	echo "/root/work/again: $(records_of_file) records"
+	echo "/root/measured/again: $(records_of_file) records"
 	[ "$(records_of_file)" = 2 ]
 }
 

@@ -145,10 +145,10 @@ POLICY
 
 workload()
 {
-	mkdir -p /root/work
+	mkdir -p /root/measured
 	for i in $(seq "$2"); do
-		echo "data $1 $i" >"/root/work/$1-file$i"
-		cat "/root/work/$1-file$i" >/dev/null
+		echo "data $1 $i" >"/root/measured/$1-file$i"
+		cat "/root/measured/$1-file$i" >/dev/null
 	done
 }
 
@@ -186,7 +186,7 @@ staging_aborted()
 carried_order()
 {
 	imalog show --format ascii "$ima/binary_runtime_measurements" |
-		awk '$5 ~ "^/root/work/" { print $5 }' >"$S/order"
+		awk '$5 ~ "^/root/measured/" { print $5 }' >"$S/order"
 	cat "$S/order"
 	sed 's|.*/||' "$S/order" | tr '\n' ' ' | grep -q '^k1-file1 k1-file2 k1-file3 k1-file4 k1-file5 k2-file1 k2-file2 k2-file3 $'
 }

@@ -28,15 +28,15 @@ POLICY
 # 50 scripts run (PCR 11) and 50 files read (PCR 10).
 workload()
 {
-	mkdir -p /root/work
+	mkdir -p /root/measured
 	for i in $(seq 50); do
-		printf '#!/bin/sh\nexit 0 # %s\n' "$i" >/root/work/prog"$i"
-		chmod 0755 /root/work/prog"$i"
-		echo "data file $i" >/root/work/file"$i"
+		printf '#!/bin/sh\nexit 0 # %s\n' "$i" >/root/measured/prog"$i"
+		chmod 0755 /root/measured/prog"$i"
+		echo "data file $i" >/root/measured/file"$i"
 	done
 	for i in $(seq 50); do
-		/root/work/prog"$i"
-		cat /root/work/file"$i" >/dev/null
+		/root/measured/prog"$i"
+		cat /root/measured/file"$i" >/dev/null
 	done
 }
 

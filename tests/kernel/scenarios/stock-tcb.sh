@@ -9,19 +9,19 @@
 # then 20 of the files changed and read again (a changed file is measured again).
 workload()
 {
-	mkdir -p /root/work/bin /root/work/data
+	mkdir -p /root/measured/bin /root/measured/data
 	for i in $(seq 200); do
-		printf '#!/bin/sh\nexit 0 # %s\n' "$i" >/root/work/bin/prog"$i"
-		chmod 0755 /root/work/bin/prog"$i"
-		echo "data file $i" >/root/work/data/file"$i"
+		printf '#!/bin/sh\nexit 0 # %s\n' "$i" >/root/measured/bin/prog"$i"
+		chmod 0755 /root/measured/bin/prog"$i"
+		echo "data file $i" >/root/measured/data/file"$i"
 	done
 	for i in $(seq 200); do
-		/root/work/bin/prog"$i"
-		cat /root/work/data/file"$i" >/dev/null
+		/root/measured/bin/prog"$i"
+		cat /root/measured/data/file"$i" >/dev/null
 	done
 	for i in $(seq 20); do
-		echo "changed" >>/root/work/data/file"$i"
-		cat /root/work/data/file"$i" >/dev/null
+		echo "changed" >>/root/measured/data/file"$i"
+		cat /root/measured/data/file"$i" >/dev/null
 	done
 }
 
