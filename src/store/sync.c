@@ -227,7 +227,7 @@ static int64_t reconcile(struct sync *s, size_t len, uint64_t head)
 			    "kernel without being saved: the log has a gap", s->log.next, head - 1);
 	if (head > s->head && (r = pending_advance(s, head)) < 0)
 		return fail(s, r, "stored records before %" PRIu64 " do not parse", head);
-	if (len < s->pending_len || memcmp(s->buf, s->pending, s->pending_len) != 0)
+	if (len < s->pending_len || (s->pending_len && memcmp(s->buf, s->pending, s->pending_len) != 0))
 		return fail(s, -EBADMSG, "the kernel's records %" PRIu64 "..%" PRIu64
 			    " differ from the ones stored in %s", head, s->log.next - 1, s->log.dir);
 	return (int64_t)s->pending_len;
@@ -385,7 +385,7 @@ static bool matches_from(struct sync *s, uint64_t head, size_t len)
 	s->pending_len = 0;
 	if (store_for_each_chunk(&s->log, load_chunk, &ld) < 0 || ld.error < 0)
 		return false;
-	return len >= s->pending_len && memcmp(s->buf, s->pending, s->pending_len) == 0;
+	return len >= s->pending_len && (s->pending_len == 0 || memcmp(s->buf, s->pending, s->pending_len) == 0);
 }
 
 struct locate {

@@ -113,7 +113,8 @@ int vpieces_add_store(struct vpieces *ps, const char *log_dir, uint64_t from, st
 			r = add_chunk(ps, log_dir, first, ret);
 	}
 	closedir(d);
-	qsort(ps->p + before, ps->n - before, sizeof(*ps->p), compare_first);
+	if (ps->n > before)	/* ps->p is NULL while empty */
+		qsort(ps->p + before, ps->n - before, sizeof(*ps->p), compare_first);
 	return r;
 }
 
