@@ -211,7 +211,7 @@ typedef struct imalog_replay imalog_replay;
 struct imalog_replay_options {
 	uint32_t banks;		/* bit (1 << enum imalog_hash) per bank to compute */
 	bool pre_5_8;		/* extend every bank with the zero-padded SHA-1 template digest */
-	unsigned int threads;	/* 0: one per bank up to the number of CPUs */
+	unsigned int threads;	/* 0: one per CPU; 1: the caller's thread alone */
 	const imalog_pcrs *expected;	/* optional: find the prefix whose PCRs match */
 	/*
 	 * PCRs that must match even if no record extends them (bit per PCR): the IMA PCR, or
@@ -259,7 +259,9 @@ typedef struct imalog_aggregate imalog_aggregate;
 bool imalog_record_is_aggregate(const imalog_record *r);
 /*
  * Parse its buf strictly: version 1, keys in order, lowercase hex of the right sizes. Banks the
- * library does not know are skipped. -EBADMSG when malformed, -EOPNOTSUPP for another version.
+ * library does not know are skipped. The record must be an ima-buf one whose d-ng is the digest
+ * of its buf. -EBADMSG when malformed, -EOPNOTSUPP for another version or a d-ng
+ * algorithm the library does not know.
  */
 IMALOG_MUST_CHECK int imalog_aggregate_parse(const imalog_record *r, imalog_aggregate **ret);
 void imalog_aggregate_free(imalog_aggregate *a);
@@ -270,6 +272,16 @@ const uint8_t *imalog_aggregate_pcr(const imalog_aggregate *a, unsigned int pcr,
 /* The PCRs it lists, as a bit mask. */
 uint64_t imalog_aggregate_pcrs(const imalog_aggregate *a);
 const uint8_t *imalog_aggregate_boot_digest(const imalog_aggregate *a, size_t *ret_len);
+enum imalog_hash imalog_aggregate_boot_alg(const imalog_aggregate *a);
+/*
+ * Whether @r is a kernel's boot_aggregate record (ima_add_boot_aggregate()): named
+ * "boot_aggregate", not a violation, no buf. Returns 1 with the algorithm and digest of its
+ * digest field (d: SHA-1; d-ng and d-ngv2: the algorithm they name), 0 if it is not one,
+ * -EBADMSG when its digest field cannot be read.
+ */
+IMALOG_MUST_CHECK int imalog_record_boot_aggregate(const imalog_record *r,
+						   enum imalog_hash *ret_alg,
+						   const uint8_t **ret_digest);
 
 /* ---- hex helpers shared by the tools ---- */
 
