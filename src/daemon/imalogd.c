@@ -19,7 +19,9 @@
 
 #include "sync.h"
 
+#ifndef DEFAULT_CONFIG
 #define DEFAULT_CONFIG "/etc/imalog/imalogd.conf"
+#endif
 
 struct options {
 	struct sync_config sync;
