@@ -24,9 +24,19 @@ scenario_set()
 	echo "${1%%-*}"
 }
 
+# A scenario is a name in scenarios/, or the path of a script elsewhere (its name is then the
+# file name without .sh).
 scenario_file()
 {
-	echo "$kt_dir/scenarios/$1.sh"
+	case $1 in
+	*/*) echo "$1" ;;
+	*) echo "$kt_dir/scenarios/$1.sh" ;;
+	esac
+}
+
+scenario_name()
+{
+	basename "$1" .sh
 }
 
 # Header fields of a scenario script: lines "# key: value" before the first non-comment line.
@@ -45,4 +55,23 @@ list_scenarios()
 		[ -z "${1:-}" ] || [ "$(scenario_set "$name")" = "$1" ] || continue
 		echo "$name"
 	done
+}
+
+# extract_export RAW DIR: unpack what the guest sent over ttyS1 (see guest/init).
+extract_export()
+{
+	local raw=$1 dir=$2 sum
+	sum=$(tr -d '\r' <"$raw" | sed -n 's/^ktest-export-begin //p')
+	[ -n "$sum" ] || {
+		echo "no export in $raw"
+		return 1
+	}
+	tr -d '\r' <"$raw" | sed -n '/^ktest-export-begin /,/^ktest-export-end$/p' |
+		sed '1d;$d' | base64 -d >"$dir.tgz"
+	[ "$(sha256sum <"$dir.tgz" | cut -d' ' -f1)" = "$sum" ] || {
+		echo "export checksum mismatch: $raw"
+		return 1
+	}
+	mkdir -p "$dir"
+	tar -C "$dir" -xzf "$dir.tgz"
 }

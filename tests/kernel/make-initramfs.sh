@@ -1,25 +1,28 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Build the test initramfs (gzip'ed cpio): static busybox, guest/init, guest/lib.sh, the named
-# scenario scripts, the imalog binary with the shared libraries ldd lists, the programs the
-# scenarios name in "# guest-bin:" headers, and /boot/bzImage when a scenario says
-# "# guest-kernel: yes".
+# scenario scripts, the imalog binary (and imalogd, when given) with the shared libraries ldd
+# lists, the programs and libraries the scenarios name in "# guest-bin:" and "# guest-lib:"
+# headers, and /boot/bzImage when a scenario says "# guest-kernel: yes". A SCENARIO is a name in
+# scenarios/ or the path of a scenario script.
 #
-#   make-initramfs.sh -o OUT --imalog PATH [--kernel BZIMAGE] SCENARIO...
+#   make-initramfs.sh -o OUT --imalog PATH [--imalogd PATH] [--kernel BZIMAGE] SCENARIO...
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 out=
 imalog=
+imalogd=
 kernel=
 scenarios=()
 while [ $# -gt 0 ]; do
 	case $1 in
-	-o | --imalog | --kernel)
+	-o | --imalog | --imalogd | --kernel)
 		[ $# -ge 2 ] || die "$1 needs an argument"
 		case $1 in
 		-o) out=$2 ;;
 		--imalog) imalog=$2 ;;
+		--imalogd) imalogd=$2 ;;
 		--kernel) kernel=$2 ;;
 		esac
 		shift
@@ -36,6 +39,7 @@ done
 [ -n "$out" ] || die "-o OUT is required"
 [ -n "$imalog" ] || die "--imalog PATH is required"
 [ -x "$imalog" ] || die "imalog binary $imalog is not executable"
+[ -z "$imalogd" ] || [ -x "$imalogd" ] || die "imalogd binary $imalogd is not executable"
 [ ${#scenarios[@]} -gt 0 ] || die "no scenario given"
 
 busybox=$(command -v busybox) || die "busybox not found (busybox-static)"
@@ -80,15 +84,22 @@ done
 install -m 0755 "$kt_dir/guest/init" "$root/init"
 install -m 0644 "$kt_dir/guest/lib.sh" "$root/ktest/lib.sh"
 install_program "$imalog" /usr/bin/imalog
+[ -z "$imalogd" ] || install_program "$imalogd" /usr/bin/imalogd
 
 want_kernel=0
 for s in "${scenarios[@]}"; do
 	f=$(scenario_file "$s")
 	[ -r "$f" ] || die "no scenario $s ($f)"
-	install -m 0644 "$f" "$root/ktest/scenarios/$s.sh"
+	install -m 0644 "$f" "$root/ktest/scenarios/$(scenario_name "$s").sh"
 	for prog in $(scenario_field "$s" guest-bin); do
 		path=$(command -v "$prog") || die "scenario $s needs $prog, which is not installed"
 		install_program "$path" "/usr/bin/${prog##*/}"
+	done
+	# Libraries loaded with dlopen(), which ldd does not list (a TPM TCTI module).
+	for lib in $(scenario_field "$s" guest-lib); do
+		path=$(ldconfig -p | awk -v l="$lib" '$1 == l { print $NF; exit }')
+		[ -n "$path" ] || die "scenario $s needs the library $lib, which is not installed"
+		install_program "$path" "/usr/lib/ktest/$lib"
 	done
 	[ "$(scenario_field "$s" guest-kernel)" != yes ] || want_kernel=1
 done

@@ -11,7 +11,8 @@
 # Without names: every stock-* scenario; with --patched, every scenario, on a kernel with the
 # series in kernel/series applied. -v copies each console log to stderr. Logs of a run are kept
 # in .cache/kernel-logs/ (the last 10 runs; .cache/kernel-logs/latest is the newest).
-# Environment: IMALOG (default build/src/tool/imalog, built with meson and ninja if unset).
+# Environment: IMALOG and IMALOGD (default build/src/tool/imalog and build/src/daemon/imalogd,
+# built with meson and ninja when unset).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -67,16 +68,23 @@ done
 
 run_start=$SECONDS
 
-# The imalog binary that goes into the guest and checks the exports on the host.
-if [ -z "${IMALOG:-}" ]; then
-	IMALOG=$top/build/src/tool/imalog
+# The imalog binary that goes into the guest and checks the exports on the host, and imalogd
+# for the guest.
+targets=()
+[ -n "${IMALOG:-}" ] || targets+=(src/tool/imalog)
+[ -n "${IMALOGD:-}" ] || targets+=(src/daemon/imalogd)
+IMALOG=${IMALOG:-$top/build/src/tool/imalog}
+IMALOGD=${IMALOGD:-$top/build/src/daemon/imalogd}
+if [ ${#targets[@]} -gt 0 ]; then
 	if [ ! -e "$top/build/build.ninja" ]; then
 		meson setup "$top/build" "$top" >&2 || setup_fail "meson setup failed"
 	fi
-	ninja -C "$top/build" src/tool/imalog >&2 || setup_fail "building imalog failed"
+	ninja -C "$top/build" "${targets[@]}" >&2 || setup_fail "building ${targets[*]} failed"
 fi
 [ -x "$IMALOG" ] || setup_fail "imalog binary $IMALOG not found"
+[ -x "$IMALOGD" ] || setup_fail "imalogd binary $IMALOGD not found"
 IMALOG=$(realpath "$IMALOG")
+IMALOGD=$(realpath "$IMALOGD")
 
 sets=()
 for s in "${scenarios[@]}"; do
@@ -97,21 +105,29 @@ ln -sfn "${logdir##*/}" "$logs/latest"
 find "$logs" -mindepth 1 -maxdepth 1 -type d -printf '%T@ %p\n' | sort -rn | tail -n +11 |
 	cut -d' ' -f2- | while read -r d; do rm -rf "$d"; done
 
-# A private copy of imalog and of the libraries it finds outside the system directories (its
-# own library in a build tree): the guest and the host checks use the same binary, and a
-# rebuild of the tree while the tests run cannot pull a library from under them.
+# Private copies of imalog and imalogd and of the libraries they find outside the system
+# directories (their own library in a build tree): the guest and the host checks use the same
+# binaries, and a rebuild of the tree while the tests run cannot pull a library from under them.
 imalog_bin=$logdir/imalog/bin/imalog
+imalogd_bin=$logdir/imalog/bin/imalogd
 imalog_lib=$logdir/imalog/lib
 mkdir -p "$logdir/imalog/bin" "$imalog_lib"
-cp -L "$IMALOG" "$imalog_bin"
-while read -r name arrow path rest; do
-	[ "$arrow" = "=>" ] || continue
-	case $path in
-	/lib/* | /lib64/* | /usr/lib/* | /usr/lib64/*) ;;
-	/*) cp -L "$path" "$imalog_lib/$name" ;;
-	*) setup_fail "$IMALOG: ldd cannot resolve $name" ;;
-	esac
-done < <(ldd "$IMALOG" 2>/dev/null || true)
+# copy_program SRC DEST: the program, and its libraries from outside the system into imalog_lib.
+copy_program()
+{
+	local name arrow path rest
+	cp -L "$1" "$2"
+	while read -r name arrow path rest; do
+		[ "$arrow" = "=>" ] || continue
+		case $path in
+		/lib/* | /lib64/* | /usr/lib/* | /usr/lib64/*) ;;
+		/*) cp -L "$path" "$imalog_lib/$name" ;;
+		*) setup_fail "$1: ldd cannot resolve $name" ;;
+		esac
+	done < <(ldd "$1" 2>/dev/null || true)
+}
+copy_program "$IMALOG" "$imalog_bin"
+copy_program "$IMALOGD" "$imalogd_bin"
 
 imalog()
 {
@@ -119,7 +135,7 @@ imalog()
 }
 
 LD_LIBRARY_PATH=$imalog_lib "$kt_dir/make-initramfs.sh" -o "$logdir/initrd.gz" \
-	--imalog "$imalog_bin" --kernel "$bzimage" "${scenarios[@]}" ||
+	--imalog "$imalog_bin" --imalogd "$imalogd_bin" --kernel "$bzimage" "${scenarios[@]}" ||
 	setup_fail "building the initramfs failed"
 
 passed=0 failed=0
@@ -256,23 +272,46 @@ snapshot_checks()
 	done
 }
 
-# extract_export RAW DIR: unpack what the guest sent over ttyS1 (see guest/init).
-extract_export()
+# evmctl_run DIR ALG [PCR]: evmctl ima_measurement on DIR/full-log with the PCR file of bank
+# ALG (evmctl 1.4 reads sha1 and sha256 files, and accepts a log when any one bank given
+# matches: one bank per run); with PCR, that one value changed first. evmctl exits 0 on some
+# failures, so success also needs its match line.
+evmctl_run()
 {
-	local raw=$1 dir=$2 sum
-	sum=$(tr -d '\r' <"$raw" | sed -n 's/^ktest-export-begin //p')
-	[ -n "$sum" ] || {
-		echo "no export in $raw"
-		return 1
-	}
-	tr -d '\r' <"$raw" | sed -n '/^ktest-export-begin /,/^ktest-export-end$/p' |
-		sed '1d;$d' | base64 -d >"$dir.tgz"
-	[ "$(sha256sum <"$dir.tgz" | cut -d' ' -f1)" = "$sum" ] || {
-		echo "export checksum mismatch: $raw"
-		return 1
-	}
-	mkdir -p "$dir"
-	tar -C "$dir" -xzf "$dir.tgz"
+	local dir=$1 alg=$2 pcr=${3:-} f=$1/pcrs-$2 out=$hostdir/evmctl-run.out
+	if [ -n "$pcr" ]; then
+		sed "s/^\(PCR-$pcr: \)0/\1X/; s/^\(PCR-$pcr: \)[1-9a-fA-F]/\10/;
+			s/^\(PCR-$pcr: \)X/\11/" "$f" >"$hostdir/tampered-pcrs-$alg"
+		f=$hostdir/tampered-pcrs-$alg
+	fi
+	echo "evmctl ima_measurement --ignore-violations --pcrs $alg,$f $dir/full-log"
+	evmctl ima_measurement --ignore-violations --pcrs "$alg,$f" "$dir/full-log" >"$out" 2>&1 ||
+		{
+			cat "$out"
+			return 1
+		}
+	cat "$out"
+	grep -q '^Matched per TPM bank calculated digest' "$out"
+}
+
+# Checks on export/evmctl/ (full-log and the PCRs as evmctl files pcrs-ALG, one per bank): the
+# whole log verifies with evmctl in the sha1 and sha256 banks, and no longer with the PCR 10
+# value changed; imalog verify agrees in every bank.
+evmctl_checks()
+{
+	local dir=$1 alg pcrs=()
+	if ! command -v evmctl >/dev/null; then
+		fail "$scenario/host-evmctl/evmctl" "evmctl not found (ima-evm-utils)"
+		return
+	fi
+	for alg in sha1 sha256; do
+		hcheck "host-evmctl/evmctl-$alg" 0 evmctl_run "$dir" "$alg"
+		hcheck "host-evmctl/evmctl-$alg-tampered-pcr10" 1 evmctl_run "$dir" "$alg" 10
+	done
+	for f in "$dir"/pcrs-*; do
+		pcrs+=(--pcrs "${f##*/pcrs-},$f")
+	done
+	hcheck host-evmctl/imalog-every-bank 0 imalog verify "${pcrs[@]}" "$dir/full-log"
 }
 
 run_scenario()
@@ -338,6 +377,7 @@ run_scenario()
 		[ -e "$snap/pcrs.txt" ] || continue
 		snapshot_checks "$snap"
 	done
+	[ ! -e "$d/export/evmctl/full-log" ] || evmctl_checks "$d/export/evmctl"
 }
 
 for scenario in "${scenarios[@]}"; do
