@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Everything CI runs: install, build, every meson suite (unit, golden, fuzz corpora, evmctl
 # cross-check, stand-in, daemon, quote, verifier), the same under ASan+UBSan, the unit and
-# golden suites under valgrind, and the QEMU kernel tests on the stock and patched kernels.
+# golden suites under valgrind, the QEMU kernel tests on the stock and patched kernels, and the
+# end-to-end run (scripts/run.sh --short) on both.
 # Ends with "N passed, N failed"; exits non-zero if anything failed.
 #   scripts/test.sh [--quick]     --quick: no kernel tests
 set -euo pipefail
@@ -49,6 +50,20 @@ step() {
 		failed=$((failed + 1))
 		failures+=("$name")
 	fi
+}
+
+# e2e_run ARGS...: scripts/run.sh --short ARGS (the whole system in QEMU, checked on the host).
+e2e_run() {
+	scripts/run.sh --short "$@" 2>&1 | tee "${*: -1}.log"
+}
+
+# The host check of a kept end-to-end run, with one chunk corrupted, must fail (exit 1) and
+# name that chunk.
+corrupted_chunk_named() {
+	local st=0
+	scripts/run.sh --check "$1" --corrupt-chunk >"$1-corrupt.log" 2>&1 || st=$?
+	cat "$1-corrupt.log"
+	[ "$st" -eq 1 ] && grep -q '^the failure names the corrupted chunk: yes$' "$1-corrupt.log"
 }
 
 logs=$top/build/test-logs
@@ -99,6 +114,12 @@ if [ $quick -eq 0 ] && [ -x tests/kernel/run-tests.sh ]; then
 	IMALOG=$top/build/src/tool/imalog tests/kernel/run-tests.sh --patched 2>&1 |
 		tee "$logs/kernel-patched.log" || st=$?
 	count_lines "$logs/kernel-patched.log" "kernel tests (patched)" "$st"
+	note "the end-to-end run, short (scripts/run.sh --short, then --stock), a corrupted chunk"
+	rm -rf "$logs/system" "$logs/system-stock"
+	step "end-to-end run (patched kernel)" e2e_run --keep "$logs/system"
+	step "end-to-end run (stock kernel)" e2e_run --stock --keep "$logs/system-stock"
+	step "end-to-end run: a corrupted chunk fails the check, named" corrupted_chunk_named \
+		"$logs/system"
 fi
 
 echo
