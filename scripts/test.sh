@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Everything CI runs: install, build, every meson suite (unit, golden, fuzz corpora, evmctl
 # cross-check, stand-in, daemon, quote, verifier), the same under ASan+UBSan, the unit and
-# golden suites under valgrind, the QEMU kernel tests on the stock and patched kernels, and the
+# golden suites under valgrind, the packaging checks (tests/package), the QEMU kernel tests on the stock and patched kernels, and the
 # end-to-end run (scripts/run.sh --short) on both.
 # Ends with "N passed, N failed"; exits non-zero if anything failed.
 #   scripts/test.sh [--quick]     --quick: no kernel tests
@@ -98,6 +98,11 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print
 	meson test -C build-asan --no-suite daemon --timeout-multiplier 3 --print-errorlogs 2>&1 |
 	tee "$logs/asan.log" || true
 count_meson "$logs/asan.log" "ASan+UBSan tests"
+
+note "packaging: meson install (/usr and /usr/local), a program built against it, meson dist"
+st=0
+tests/package/check-package.sh 2>&1 | tee "$logs/package.log" || st=$?
+count_lines "$logs/package.log" "packaging" "$st"
 
 if [ $quick -eq 0 ] && [ -x tests/kernel/run-tests.sh ]; then
 	# One compiler cache per machine, outside the work tree, so that a fresh clone (CI) reuses
