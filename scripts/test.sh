@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Everything CI runs: install, build, every meson suite (unit, golden, fuzz corpora, evmctl
 # cross-check, stand-in, daemon, quote, verifier), the same under ASan+UBSan, the unit and
-# golden suites under valgrind, the packaging checks (tests/package), the QEMU kernel tests on the stock and patched kernels, and the
-# end-to-end run (scripts/run.sh --short) on both.
+# golden suites under valgrind, the packaging checks (tests/package), the QEMU kernel tests on
+# the stock and patched kernels, and the end-to-end run (scripts/run.sh --short) on both.
 # Ends with "N passed, N failed"; exits non-zero if anything failed.
 #   scripts/test.sh [--quick]     --quick: no kernel tests
 set -euo pipefail
