@@ -166,23 +166,46 @@ int store_log_set_start(struct store_log *l, uint64_t first)
 		r = -errno;
 	close(fd);
 	if (r == 0 && (r = fsync_dir(l->dir)) == 0)
-		l->start = l->next = first;
+		l->start = l->first = l->next = first;
 	return r;
 }
 
-static uint64_t read_start(const struct store_log *l)
+int store_read_index(const char *dir, const char *name, uint64_t *ret)
 {
-	char path[4200];
-	unsigned long long v = 0;
-	FILE *f;
+	char path[4200], text[32], *end;
+	int fd, r = 0;
+	ssize_t n;
 
-	snprintf(path, sizeof(path), "%s/start", l->dir);
-	if ((f = fopen(path, "re"))) {
-		if (fscanf(f, "%llu", &v) != 1)
-			v = 0;
-		fclose(f);
-	}
-	return v;
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -errno;
+	n = read(fd, text, sizeof(text) - 1);
+	if (n < 0)
+		r = -errno;
+	close(fd);
+	if (r < 0)
+		return r;
+	/* Digits, one newline, nothing else: a torn or foreign file is not a number. */
+	if (n < 2 || text[0] < '0' || text[0] > '9' || text[n - 1] != '\n')
+		return -EBADMSG;
+	text[n - 1] = '\0';
+	errno = 0;
+	*ret = strtoull(text, &end, 10);
+	return errno || *end ? -EBADMSG : 0;
+}
+
+/* `start` or `dropped` (4.1): 0 when absent; a file that is not a number makes @l inconsistent. */
+static uint64_t read_log_index(struct store_log *l, const char *name)
+{
+	uint64_t v = 0;
+	int r = store_read_index(l->dir, name, &v);
+
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0 && !l->error[0])
+		snprintf(l->error, sizeof(l->error), "%.400s/%s: %s", l->dir, name,
+			 r == -EBADMSG ? "not a decimal index and a newline" : strerror(-r));
+	return r < 0 ? 0 : v;
 }
 
 /* ---- scanning ---- */
@@ -237,6 +260,44 @@ static void free_names(char **names, size_t n)
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
+}
+
+/* The index a "<20 digits>.ext" name starts with; false for any other name. */
+static bool name_index(const char *name, uint64_t *ret)
+{
+	char *end;
+
+	if (strspn(name, "0123456789") != 20 || name[20] != '.')
+		return false;
+	errno = 0;
+	*ret = strtoull(name, &end, 10);
+	return errno == 0 && end == name + 20;
+}
+
+/*
+ * Complete a drop (4.6): remove every manifest, then every chunk, whose first record lies
+ * before l->dropped. Only the lock holder does this.
+ */
+static void remove_dropped(const struct store_log *l)
+{
+	static const char *const exts[] = {".manifest", ".chunk"};
+	char path[4200], **names;
+	uint64_t first;
+	size_t n;
+
+	if (!l->dropped)
+		return;
+	for (size_t e = 0; e < 2; e++) {
+		if (list_names(l->dir, exts[e], &names, &n) < 0)
+			continue;
+		for (size_t i = 0; i < n && name_index(names[i], &first) && first < l->dropped;
+		     i++) {
+			snprintf(path, sizeof(path), "%s/%s", l->dir, names[i]);
+			unlink(path);
+		}
+		free_names(names, n);
+	}
+	fsync_dir(l->dir);
 }
 
 /* The name of the last manifest of @l without its extension ("" if none) into @out. */
@@ -374,9 +435,13 @@ int store_for_each_chunk(const struct store_log *l,
 	struct manifest *m = malloc(sizeof(*m));
 	char path[4200], chunk[4200], err[400], **names = NULL;
 	size_t n = 0;
+	uint64_t first;
 	int r = m ? list_names(l->dir, ".manifest", &names, &n) : -ENOMEM;
 
 	for (size_t i = 0; r == 0 && i < n; i++) {
+		/* Left by a drop cut short (4.6): no longer part of the log. */
+		if (name_index(names[i], &first) && first < l->dropped)
+			continue;
 		snprintf(path, sizeof(path), "%s/%s", l->dir, names[i]);
 		r = manifest_read(path, m, err, sizeof(err));
 		if (r < 0) {
@@ -410,7 +475,9 @@ static int scan_one(const struct manifest *m, const char *chunk, void *arg)
 			 chunk, m->first, l->next);
 		return -EBADMSG;
 	}
-	if (sc->chunks ? !pcr_state_equal(&m->start, &l->end) : m->start.used != 0) {
+	/* After a drop nothing here vouches for the first chunk's start; a verifier's state does */
+	if (sc->chunks ? !pcr_state_equal(&m->start, &l->end)
+		       : l->dropped == 0 && m->start.used != 0) {
 		snprintf(l->error, sizeof(l->error),
 			 "%s: its manifest's start state is not the previous chunk's end", chunk);
 		return -EBADMSG;
@@ -444,14 +511,20 @@ int store_log_open(struct store *s, const char *id, bool create, struct store_lo
 	if (access(ret->dir, F_OK) != 0)
 		return -ENOENT;
 	ret->order = IMALOG_HOST_ORDER;
-	ret->start = ret->next = read_start(ret);
+	ret->start = read_log_index(ret, "start");
+	ret->dropped = read_log_index(ret, "dropped");
+	ret->first = ret->next = ret->start > ret->dropped ? ret->start : ret->dropped;
+	if (ret->error[0])
+		return 0;
 	/*
 	 * Only the lock holder may clean up: to a reader, a chunk without a manifest may be one
 	 * that the daemon is about to commit, and removing it would commit a manifest without its
 	 * chunk. Readers skip such files anyway (the scan goes by manifests).
 	 */
-	if (s->exclusive)
+	if (s->exclusive) {
+		remove_dropped(ret);
 		remove_uncommitted(ret);
+	}
 	r = store_for_each_chunk(ret, scan_one, &sc);
 	if (r < 0 && !ret->error[0])
 		snprintf(ret->error, sizeof(ret->error), "%.400s: a manifest cannot be read", ret->dir);

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "imalog.h"
 
@@ -45,6 +46,8 @@ struct store_log {
 	char id[64];
 	char dir[4096];
 	uint64_t start;		/* absolute index the log starts at: 0 unless records were lost */
+	uint64_t dropped;	/* retention dropped the records before this index (0: none) */
+	uint64_t first;		/* the first record stored: the larger of @start and @dropped */
 	uint64_t next;		/* absolute index after the last stored record */
 	uint64_t chunks, bytes;
 	struct pcr_state end;	/* state after the last stored record */
@@ -73,6 +76,33 @@ bool store_log_has_boot(const struct store_log *l, const char *boot_id);
 
 /* Commit records [l->next, l->next + m->count) as a chunk (4.2); updates l. */
 int store_commit_chunk(struct store_log *l, const uint8_t *bytes, size_t len, struct manifest *m);
+
+/* Retention (4.6). The smallest index in @l's acks/ (0 if none); -EBADMSG names a bad file. */
+int store_log_acked(const struct store_log *l, uint64_t *ret, char *err, size_t errlen);
+/* Replace acks/@name with @index atomically; -EINVAL for a bad name, -ERANGE past l->next. */
+int store_log_ack(const struct store_log *l, const char *name, uint64_t index);
+bool store_ack_name_valid(const char *name);
+/* Read a file holding one decimal index and a newline: 0, -ENOENT, or -EBADMSG. */
+int store_read_index(const char *dir, const char *name, uint64_t *ret);
+
+struct retention {
+	uint64_t keep_chunks;  /* 0: no limit */
+	uint64_t keep_bytes;   /* 0: no limit */
+	uint64_t keep_seconds; /* 0: no limit */
+};
+
+static inline bool retention_limited(const struct retention *rt)
+{
+	return rt->keep_chunks || rt->keep_bytes || rt->keep_seconds;
+}
+
+/*
+ * Drop the oldest chunks of @l over a limit of @rt whose records all lie before @limit (the
+ * acknowledged index, or the kernel's first record if lower); never the newest chunk. Sets
+ * *ret_dropped to the number of chunks dropped; l->dropped, first, chunks, bytes follow.
+ */
+int store_retain(struct store_log *l, const struct retention *rt, uint64_t limit, time_t now,
+		 uint64_t *ret_dropped);
 
 /* Read a manifest file; -EBADMSG names the problem in @err. */
 int manifest_read(const char *path, struct manifest *m, char *err, size_t errlen);
