@@ -62,6 +62,35 @@ static int set_u64(const char *v, uint64_t *out)
 	return errno || end == v || *end || *v == '-' ? -EINVAL : 0;
 }
 
+/* An age: a number of seconds, or a number with s, m, h or d. */
+static int set_age(const char *v, uint64_t *out)
+{
+	static const struct {
+		char unit;
+		uint64_t seconds;
+	} units[] = {
+		{'s', 1},
+		{'m', 60},
+		{'h', 3600},
+		{'d', 86400},
+	};
+	char num[32];
+	size_t len = strlen(v);
+
+	if (len == 0 || len >= sizeof(num))
+		return -EINVAL;
+	memcpy(num, v, len + 1);
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (num[len - 1] == units[i].unit) {
+			num[len - 1] = '\0';
+			if (set_u64(num, out) < 0 || *out > UINT64_MAX / units[i].seconds)
+				return -EINVAL;
+			*out *= units[i].seconds;
+			return 0;
+		}
+	return set_u64(num, out);
+}
+
 static int set_option(struct options *o, const char *key, const char *v)
 {
 	uint64_t n = 0;
@@ -88,6 +117,8 @@ static int set_option(struct options *o, const char *key, const char *v)
 		o->sync.banks = banks;
 		return banks ? 0 : -EINVAL;
 	}
+	if (!strcmp(key, "keep_age"))
+		return set_age(v, &o->sync.keep.keep_seconds);
 	if (set_u64(v, &n) < 0)
 		return -EINVAL;
 	if (!strcmp(key, "delete_records"))
@@ -100,6 +131,10 @@ static int set_option(struct options *o, const char *key, const char *v)
 		o->sync.save_seconds = (unsigned int)n;
 	else if (!strcmp(key, "poll_seconds") && n > 0 && n < 86400)
 		o->poll_seconds = (unsigned int)n;
+	else if (!strcmp(key, "keep_chunks"))
+		o->sync.keep.keep_chunks = n;
+	else if (!strcmp(key, "keep_bytes"))
+		o->sync.keep.keep_bytes = n;
 	else
 		return -EINVAL;
 	return 0;
@@ -153,7 +188,7 @@ static void add_u64(json_object *o, const char *key, uint64_t v)
 }
 
 /* STORE/status.json, replaced atomically after every cycle (read by imalog status/snapshot). */
-static void write_status(const struct sync *s)
+static void write_status(const struct sync *s, uint64_t forced)
 {
 	json_object *o = json_object_new_object();
 	char path[4200], tmp[4200], now[32];
@@ -169,7 +204,10 @@ static void write_status(const struct sync *s)
 	add_u64(o, "kernel_bytes", s->stats.kernel_bytes);
 	add_u64(o, "kernel_first_index", s->head);
 	add_u64(o, "log_start", s->log.start);
-	add_u64(o, "saved_records", s->log.next - s->log.start);
+	add_u64(o, "log_first", s->log.first);
+	add_u64(o, "saved_records", s->log.next - s->log.first);
+	add_u64(o, "acknowledged", s->stats.acked);
+	add_u64(o, "dropped_chunks", s->stats.dropped_chunks);
 	add_u64(o, "chunks", s->log.chunks);
 	add_u64(o, "store_bytes", s->log.bytes);
 	add_u64(o, "deletions", s->stats.deletions);
@@ -177,6 +215,7 @@ static void write_status(const struct sync *s)
 	add_u64(o, "bytes_freed", s->stats.deleted_bytes);
 	add_u64(o, "saves", s->stats.saves);
 	add_u64(o, "snapshots", s->stats.snapshots);
+	add_u64(o, "forced_cycles", forced); /* succeeded or not: what imalog snapshot waits for */
 	add_u64(o, "errors", s->stats.errors);
 	json_object_object_add(o, "last_error", json_object_new_string(s->error));
 	json_object_object_add(o, "updated_at", json_object_new_string(now));
@@ -219,6 +258,10 @@ static void report(const struct sync *s, const struct sync_stats *before, char *
 		say("deleted %" PRIu64 " records (%" PRIu64 " bytes) from the kernel; it now starts "
 		    "at record %" PRIu64, s->stats.deleted_records - before->deleted_records,
 		    s->stats.deleted_bytes - before->deleted_bytes, s->head);
+	if (s->stats.dropped_chunks != before->dropped_chunks)
+		say("dropped %" PRIu64 " chunks that every verifier acknowledged (up to record "
+		    "%" PRIu64 "); the store now starts at record %" PRIu64,
+		    s->stats.dropped_chunks - before->dropped_chunks, s->stats.acked, s->log.first);
 }
 
 /* Sleep until the next poll, a signal, or at once if one is pending. */
@@ -235,6 +278,7 @@ static void wait_poll(unsigned int seconds)
 static int run(const struct options *o)
 {
 	char last_error[sizeof(((struct sync *)0)->error)] = "";
+	uint64_t forced = 0;
 	struct sync *s = NULL;
 	int r = sync_start(&o->sync, &s);
 
@@ -255,7 +299,8 @@ static int run(const struct options *o)
 		snapshot_requested = 0;
 		r = sync_cycle(s, force);
 		report(s, &before, last_error, sizeof(last_error));
-		write_status(s);
+		forced += force;
+		write_status(s, forced);
 		if (o->once)
 			break;
 		wait_poll(r == -EAGAIN ? 1 : o->poll_seconds);

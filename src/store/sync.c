@@ -310,6 +310,28 @@ done:
 	return r;
 }
 
+/* Drop what the limits allow of what every verifier acknowledged and the kernel no longer holds. */
+static int retain(struct sync *s)
+{
+	char err[4200] = "";
+	uint64_t acked = 0, limit, dropped = 0;
+	int r;
+
+	if (!retention_limited(&s->cfg.keep))
+		return 0;
+	if ((r = store_log_acked(&s->log, &acked, err, sizeof(err))) < 0)
+		return fail(s, r, "nothing is dropped while an acknowledgement cannot be read: %s",
+			    err[0] ? err : strerror(-r));
+	s->stats.acked = acked;
+	limit = acked < s->head ? acked : s->head;
+	r = store_retain(&s->log, &s->cfg.keep, limit, time(NULL), &dropped);
+	s->stats.dropped_chunks += dropped;
+	if (r < 0)
+		return fail(s, r, "dropping chunks before record %" PRIu64 " of %s: %s",
+			    s->log.first, s->log.dir, strerror(-r));
+	return 0;
+}
+
 int sync_cycle(struct sync *s, bool force)
 {
 	bool writer = s->kernel.can_delete && (force || delete_due(s));
@@ -322,6 +344,8 @@ int sync_cycle(struct sync *s, bool force)
 	r = cycle(s, writer, force);
 	if (r == 0 && !writer && delete_due(s))
 		r = cycle(s, true, false);	/* the read showed that a deletion is due */
+	if (r == 0)
+		r = retain(s);
 	if (r == 0 && force)
 		s->stats.snapshots++;
 	return r;

@@ -21,6 +21,7 @@ struct sync_config {
 	uint64_t delete_bytes;		/* ... or this many bytes (0: no byte limit) */
 	uint64_t save_records;		/* save once this many records are new ... */
 	unsigned int save_seconds;	/* ... or this long after the oldest unsaved one appeared */
+	struct retention keep; /* limits on what the log keeps (4.6); 0: keep every chunk */
 };
 
 struct sync_stats {
@@ -28,6 +29,8 @@ struct sync_stats {
 	uint64_t deletions, deleted_records, deleted_bytes;
 	uint64_t saves, snapshots;
 	uint64_t errors;
+	uint64_t dropped_chunks; /* by retention, since start */
+	uint64_t acked;		 /* the acknowledged index, last read */
 };
 
 struct sync {
