@@ -196,6 +196,7 @@ static const struct {
 	{ "status", cmd_status, "what imalogd has saved and deleted, and its last error" },
 	{ "snapshot", cmd_snapshot, "save and delete now (through imalogd if it runs)" },
 	{ "log", cmd_log, "the whole log from any record on: saved chunks, then the kernel's list" },
+	{ "ack", cmd_ack, "a verifier no longer needs the stored records before N (retention)" },
 };
 
 static void help(FILE *f)

@@ -3,6 +3,7 @@
  * The commands that work on imalogd's store: status, snapshot, and log (the whole log from any
  * absolute index: the store's chunks followed by the kernel's remaining list).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -91,6 +92,34 @@ static const char *status_str(json_object *status, const char *key)
 
 /* ---- imalog status ---- */
 
+/* Each verifier's acknowledgement (4.6), and the index that bounds what may be dropped. */
+static void print_acks(const struct store_log *log)
+{
+	char dir[4200], err[4300] = "";
+	struct dirent *e;
+	uint64_t acked = 0, v;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s/acks", log->dir);
+	if (!(d = opendir(dir)))
+		return;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.' && store_ack_name_valid(e->d_name)) {
+			if (store_read_index(dir, e->d_name, &v) == 0)
+				printf("acknowledged:     records before %" PRIu64 " by %s\n", v,
+				       e->d_name);
+			else
+				printf("acknowledged:     %s/%s is not a decimal index and a "
+				       "newline\n",
+				       dir, e->d_name);
+		}
+	closedir(d);
+	if (store_log_acked(log, &acked, err, sizeof(err)) == 0)
+		printf("may be dropped:   records before %" PRIu64 " (what every verifier "
+		       "acknowledged), if a retention limit is set\n",
+		       acked);
+}
+
 static int print_status(const struct store_opts *o, const struct store_log *log,
 			json_object *status)
 {
@@ -100,8 +129,14 @@ static int print_status(const struct store_opts *o, const struct store_log *log,
 	printf("store:            %s\n", o->store);
 	printf("log:              %s (%s)\n", log->id, log->error[0] ? log->error : "consistent");
 	printf("saved records:    %" PRIu64 " (records %" PRIu64 "..%" PRIu64 ") in %" PRIu64
-	       " chunks, %" PRIu64 " bytes\n", log->next - log->start, log->start,
-	       log->next ? log->next - 1 : 0, log->chunks, log->bytes);
+	       " chunks, %" PRIu64 " bytes\n",
+	       log->next - log->first, log->first, log->next ? log->next - 1 : 0, log->chunks,
+	       log->bytes);
+	if (log->dropped > log->start)
+		printf("dropped:          records %" PRIu64 "..%" PRIu64 " (acknowledged by every "
+		       "verifier, removed by retention)\n",
+		       log->start, log->dropped - 1);
+	print_acks(log);
 	printf("daemon:           %s", running ? "running" : "not running");
 	if (running && daemon_alive(status, &pid))
 		printf(" (pid %ld)", (long)pid);
@@ -159,8 +194,8 @@ done:
 static int snapshot_by_daemon(const struct store_opts *o)
 {
 	json_object *status = read_status(o->store);
-	uint64_t before = status_u64(status, "snapshots");
-	bool failed;
+	uint64_t before = status_u64(status, "forced_cycles");
+	bool failed, done = false;
 	pid_t pid;
 
 	if (!daemon_alive(status, &pid) || kill(pid, SIGUSR1) < 0) {
@@ -173,16 +208,21 @@ static int snapshot_by_daemon(const struct store_opts *o)
 
 		json_object_put(status);
 		status = read_status(o->store);
-		if (status_u64(status, "snapshots") > before || *status_str(status, "last_error"))
+		/* Its own cycle, not an error left by an earlier one. */
+		if ((done = status_u64(status, "forced_cycles") > before))
 			break;
 		nanosleep(&ts, NULL);
 	}
-	failed = *status_str(status, "last_error") != '\0';
-	if (failed)
+	failed = !done || *status_str(status, "last_error") != '\0';
+	if (!done)
+		errorf("snapshot: imalogd (pid %ld) did not complete a cycle within 60 s",
+		       (long)pid);
+	else if (failed)
 		errorf("snapshot failed: %s", status_str(status, "last_error"));
 	else
-		printf("saved up to record %" PRIu64 "; the kernel now starts at record %" PRIu64 "\n",
-		       status_u64(status, "log_start") + status_u64(status, "saved_records") - 1,
+		printf("saved up to record %" PRIu64 "; the kernel now starts at record %" PRIu64
+		       "\n",
+		       status_u64(status, "log_first") + status_u64(status, "saved_records") - 1,
 		       status_u64(status, "kernel_first_index"));
 	json_object_put(status);
 	return failed ? EXIT_FAILED : EXIT_VERIFIED;
@@ -343,6 +383,13 @@ int store_walk(const struct store_opts *o, uint64_t from, bool with_kernel,
 		errorf("the store is inconsistent: %s", log->error);
 		r = -EBADMSG;
 	}
+	if (r == 0 && l->from < log->dropped) {
+		errorf("records %" PRIu64 "..%" PRIu64 " were dropped from the store after every "
+		       "verifier acknowledged them (%s/dropped); the log is kept from record "
+		       "%" PRIu64 " on: use --from %" PRIu64,
+		       l->from, log->dropped - 1, log->dir, log->first, log->first);
+		r = -ENOENT;
+	}
 	if (r == 0 && l->from < log->start)
 		errorf("warning: records %" PRIu64 "..%" PRIu64 " were lost before the store began",
 		       l->from, log->start - 1);
@@ -399,5 +446,63 @@ int cmd_log(int argc, char **argv)
 	if (output_flush(l.buf, 0) < 0 || fflush(stdout) != 0)
 		r = -EIO;
 	imalog_buf_free(l.buf);
-	return r == -EBADMSG ? EXIT_FAILED : r < 0 ? EXIT_UNUSABLE : EXIT_VERIFIED;
+	return r == -EBADMSG || r == -ENOENT ? EXIT_FAILED : r < 0 ? EXIT_UNUSABLE : EXIT_VERIFIED;
+}
+
+/* ---- imalog ack ---- */
+
+int store_ack(const struct store_opts *o, const char *name, uint64_t index, bool quiet)
+{
+	struct store_log *log = calloc(1, sizeof(*log));
+	struct store *st = NULL;
+	int r = log ? open_log(o, &st, log) : -ENOMEM;
+
+	if (r == 0 && log->error[0]) {
+		errorf("the store is inconsistent: %s", log->error);
+		r = -EBADMSG;
+	}
+	if (r == 0 && (r = store_log_ack(log, name, index)) < 0) {
+		if (r == -ERANGE)
+			errorf("%s: record %" PRIu64 " is past the end of log %s (it ends before "
+			       "record %" PRIu64 "): a verifier cannot have checked it",
+			       o->store, index, log->id, log->next);
+		else
+			errorf("%s/acks/%s: %s", log->dir, name, strerror(-r));
+	}
+	if (r == 0 && index < log->first)
+		errorf("warning: records %" PRIu64 "..%" PRIu64 " were already dropped", index,
+		       log->first - 1);
+	if (r == 0 && !quiet)
+		printf("log %s: verifier %s acknowledged the records before %" PRIu64 "\n", log->id,
+		       name, index);
+	store_free(st);
+	free(log);
+	return r;
+}
+
+int cmd_ack(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{"name", required_argument, NULL, 'n'},
+		STORE_LONG_OPTIONS,
+		{NULL, 0, NULL, 0},
+	};
+	struct store_opts o = {STORE_DEFAULT, KERNEL_IMA_DIR, NULL};
+	const char *name = "default";
+	uint64_t index;
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+		if (opt == 'n')
+			name = optarg;
+		else if (!store_option(&o, opt, optarg))
+			return usage_error("ack: bad option"), EXIT_UNUSABLE;
+	}
+	if (optind + 1 != argc || parse_u64(argv[optind], &index) < 0)
+		return usage_error("ack: one absolute record index expected"), EXIT_UNUSABLE;
+	if (!store_ack_name_valid(name))
+		return usage_error("ack: --name: 1 to 64 of A-Z a-z 0-9 . _ -, not beginning with "
+				   "'.' nor ending in .tmp"),
+		       EXIT_UNUSABLE;
+	return store_ack(&o, name, index, false) < 0 ? EXIT_UNUSABLE : EXIT_VERIFIED;
 }

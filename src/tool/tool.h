@@ -85,6 +85,10 @@ int store_walk(const struct store_opts *o, uint64_t from, bool with_kernel,
 /* The kernel's remaining list, copied to a memory file, and the absolute index of its first. */
 int store_kernel_tail(const struct store_opts *o, int *ret_fd, uint64_t *ret_head);
 
+/* Record verifier @name's acknowledgement of the records before @index (4.6); reported. */
+int store_ack(const struct store_opts *o, const char *name, uint64_t index, bool quiet);
+
+int cmd_ack(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);
 int cmd_log(int argc, char **argv);

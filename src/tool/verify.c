@@ -33,6 +33,7 @@ struct verify {
 	const char *state;	/* --state: the verifier's state file */
 	const char *checkpoint_out, *signing_key;	/* --checkpoint, --checkpoint-key */
 	const char *checkpoint_in, *trusted_key;	/* --from-checkpoint, --trust-key */
+	const char *ack; /* --ack NAME: acknowledge the verified records in the store */
 	enum imalog_byte_order order;
 };
 
@@ -459,6 +460,15 @@ static void print_pieces(const struct vrun *run, unsigned int threads, uint64_t 
 	       res->next - match);
 }
 
+/* --ack: the records before the saved state's boundary may leave the store (format.md 4.6). */
+static int ack_verified(const struct verify *v, const struct vrun *run)
+{
+	struct store_opts o = v->store;
+
+	o.log_id = run->used_log_id;
+	return store_ack(&o, v->ack, run->res.boundary, v->json);
+}
+
 static int verify_pieces(struct verify *v, unsigned int threads, bool pre_5_8)
 {
 	struct verifier_options o = {
@@ -499,6 +509,9 @@ static int verify_pieces(struct verify *v, unsigned int threads, bool pre_5_8)
 		errorf("cannot save the verifier's state or checkpoint: %s", strerror(-r));
 		ret = EXIT_UNUSABLE;
 	}
+	/* Only once the state that resumes there is saved: the store may then drop the rest. */
+	if (ret == EXIT_VERIFIED && v->ack && ack_verified(v, run) < 0)
+		ret = EXIT_UNUSABLE;
 	if (v->json)
 		pieces_json(v, run, ret == EXIT_VERIFIED, match, ret == EXIT_VERIFIED ? NULL
 				: "the end of the log does not give the expected PCR values");
@@ -575,6 +588,7 @@ int cmd_verify(int argc, char **argv)
 		{ "checkpoint-key", required_argument, NULL, 'Y' },
 		{ "from-checkpoint", required_argument, NULL, 'F' },
 		{ "trust-key", required_argument, NULL, 'R' },
+		{ "ack", required_argument, NULL, 'A' },
 		INPUT_LONG_OPTIONS,
 		STORE_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 },
@@ -619,6 +633,8 @@ int cmd_verify(int argc, char **argv)
 			;
 		else if (opt == 'T')
 			v.state = optarg;
+		else if (opt == 'A')
+			v.ack = optarg;
 		else if (opt == 'C' || opt == 'Y' || opt == 'F' || opt == 'R')
 			*(opt == 'C'   ? &v.checkpoint_out
 			  : opt == 'Y' ? &v.signing_key
@@ -662,6 +678,16 @@ int cmd_verify(int argc, char **argv)
 		goto usage;
 	if ((v.state || v.checkpoint_out || v.checkpoint_in) && !v.store.store) {
 		usage_error("verify: --state and checkpoints need --store: they are kept per log");
+		goto done;
+	}
+	if (v.ack && (!v.store.store || (!v.state && !v.checkpoint_out))) {
+		usage_error("verify: --ack needs --store and --state or --checkpoint: a verifier "
+			    "that keeps no state needs every chunk again");
+		goto done;
+	}
+	if (v.ack && !store_ack_name_valid(v.ack)) {
+		usage_error("verify: --ack NAME: 1 to 64 of A-Z a-z 0-9 . _ -, not beginning with "
+			    "'.' nor ending in .tmp");
 		goto done;
 	}
 	if (!v.checkpoint_out != !v.signing_key || !v.checkpoint_in != !v.trusted_key) {
