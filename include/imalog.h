@@ -172,6 +172,11 @@ IMALOG_MUST_CHECK int imalog_reader_next(imalog_reader *rd, const imalog_record 
 void imalog_reader_where(const imalog_reader *rd, uint64_t *ret_index, uint64_t *ret_offset);
 /* Bytes of a truncated final record that allow_partial skipped (0 if none). */
 uint64_t imalog_reader_partial_bytes(const imalog_reader *rd);
+/*
+ * What a reader's error means, in words (-EBADMSG: a malformed record or one cut short; -E2BIG:
+ * a length over its cap; ...): strerror()'s text fits the conventions above badly.
+ */
+const char *imalog_reader_strerror(int err);
 
 /* ---- expected PCR values ---- */
 

@@ -211,3 +211,17 @@ PUBLIC uint64_t imalog_reader_partial_bytes(const imalog_reader *rd)
 {
 	return rd->partial;
 }
+
+PUBLIC const char *imalog_reader_strerror(int err)
+{
+	switch (err) {
+	case -EBADMSG:
+		return "malformed record, or the input ends inside a record";
+	case -E2BIG:
+		return "a length or value exceeds its limit";
+	case -EOPNOTSUPP:
+		return "unknown template name (neither built in nor a list of known fields)";
+	default:
+		return strerror(-err);
+	}
+}

@@ -161,27 +161,13 @@ void input_close(struct input *in)
 	in->fd = -1;
 }
 
-static const char *reader_error_text(int err)
-{
-	switch (err) {
-	case -EBADMSG:
-		return "malformed record, or the input ends inside a record";
-	case -E2BIG:
-		return "a length or value exceeds its limit";
-	case -EOPNOTSUPP:
-		return "unknown template name (neither built in nor a list of known fields)";
-	default:
-		return strerror(-err);
-	}
-}
-
 int input_error(const struct input *in, int err)
 {
 	uint64_t index, offset;
 
 	imalog_reader_where(in->reader, &index, &offset);
 	errorf("%s: record %" PRIu64 " at byte offset %" PRIu64 ": %s", input_name(in), index,
-	       offset, reader_error_text(err));
+	       offset, imalog_reader_strerror(err));
 	return EXIT_UNUSABLE;
 }
 
