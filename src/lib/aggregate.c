@@ -17,6 +17,7 @@ struct imalog_aggregate {
 	uint8_t value[IMALOG_MAX_PCRS][IMALOG_HASH_COUNT][IMALOG_MAX_DIGEST];
 	uint8_t boot[IMALOG_MAX_DIGEST];
 	size_t boot_len;
+	enum imalog_hash boot_alg;
 };
 
 struct text {
@@ -125,8 +126,76 @@ static int parse_boot(imalog_aggregate *a, struct text v)
 	name[nlen] = '\0';
 	if (imalog_hash_from_name(name, &alg) < 0)
 		return -EOPNOTSUPP;
+	a->boot_alg = alg;
 	a->boot_len = imalog_hash_size(alg);
 	return parse_lower_hex((struct text){ colon + 1, v.len - nlen - 1 }, a->boot, a->boot_len);
+}
+
+/*
+ * A digest field as ima_eventdigest_init_common() writes it: d (a bare SHA-1 digest), d-ng
+ * ("<alg>:" NUL digest) or d-ngv2 ("<type>:<alg>:" NUL digest).
+ */
+static int digest_field(const struct imalog_field *f, enum imalog_hash *ret_alg,
+			const uint8_t **ret_digest)
+{
+	const uint8_t *nul = memchr(f->data, '\0', f->len);
+	const uint8_t *start = f->data, *colon = NULL;
+	char name[16];
+	enum imalog_hash alg;
+	size_t nlen;
+
+	if (f->format == IMALOG_FIELD_DIGEST) {
+		if (f->len != imalog_hash_size(IMALOG_SHA1))
+			return -EBADMSG;
+		*ret_alg = IMALOG_SHA1;
+		*ret_digest = f->data;
+		return 0;
+	}
+	if (f->format != IMALOG_FIELD_DIGEST_ALGO && f->format != IMALOG_FIELD_DIGEST_TYPE_ALGO)
+		return -EBADMSG;
+	if (!nul || nul == f->data || nul[-1] != ':')
+		return -EBADMSG;
+	colon = nul - 1;
+	if (f->format == IMALOG_FIELD_DIGEST_TYPE_ALGO) {
+		const uint8_t *type_end = memchr(f->data, ':', (size_t)(colon - f->data));
+
+		if (!type_end)
+			return -EBADMSG;
+		start = type_end + 1;
+	}
+	nlen = (size_t)(colon - start);
+	if (nlen == 0 || nlen >= sizeof(name))
+		return -EBADMSG;
+	memcpy(name, start, nlen);
+	name[nlen] = '\0';
+	if (imalog_hash_from_name(name, &alg) < 0)
+		return -EOPNOTSUPP;
+	if ((size_t)(f->data + f->len - (nul + 1)) != imalog_hash_size(alg))
+		return -EBADMSG;
+	*ret_alg = alg;
+	*ret_digest = nul + 1;
+	return 0;
+}
+
+/* 3.2: d-ng is the kernel's ima_hash digest of buf, as for every ima-buf record. */
+static int check_buf_digest(const imalog_record *r, const struct imalog_field *buf)
+{
+	struct imalog_field f;
+	enum imalog_hash alg;
+	const uint8_t *digest;
+	uint8_t want[IMALOG_MAX_DIGEST];
+	struct hash_ctx *c;
+	int e;
+
+	if (imalog_record_field(r, 0, &f) < 0 || !f.id || strcmp(f.id, "d-ng") != 0)
+		return -EBADMSG;
+	if ((e = digest_field(&f, &alg, &digest)) < 0 || (e = hash_ctx_new(alg, &c)) < 0)
+		return e;
+	hash_init(c);
+	hash_update(c, buf->data, buf->len);
+	hash_final(c, want);
+	hash_ctx_free(c);
+	return memcmp(want, digest, imalog_hash_size(alg)) == 0 ? 0 : -EBADMSG;
 }
 
 static int parse_text(imalog_aggregate *a, struct text t)
@@ -166,6 +235,11 @@ PUBLIC int imalog_aggregate_parse(const imalog_record *r, imalog_aggregate **ret
 
 	if (!imalog_record_is_aggregate(r) || imalog_record_field(r, 2, &f) < 0)
 		return -EINVAL;
+	/* 3.2: ima-buf whatever the configured template, and a d-ng that matches buf. */
+	if (r->name_len != strlen("ima-buf") || memcmp(r->name, "ima-buf", r->name_len) != 0)
+		return -EBADMSG;
+	if ((e = check_buf_digest(r, &f)) < 0)
+		return e;
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		return -ENOMEM;
@@ -206,4 +280,41 @@ PUBLIC const uint8_t *imalog_aggregate_boot_digest(const imalog_aggregate *a, si
 {
 	*ret_len = a->boot_len;
 	return a->boot;
+}
+
+PUBLIC enum imalog_hash imalog_aggregate_boot_alg(const imalog_aggregate *a)
+{
+	return a->boot_alg;
+}
+
+static bool name_is_boot_aggregate(const struct imalog_field *f)
+{
+	static const char name[] = "boot_aggregate";
+
+	/* n-ng holds the name and its NUL; the legacy n field of the "ima" template has none. */
+	return f->format == IMALOG_FIELD_STRING && f->len >= sizeof(name) - 1 &&
+	       f->len <= sizeof(name) && memcmp(f->data, name, f->len) == 0 &&
+	       (f->len == sizeof(name) ? strcmp(f->id, "n-ng") == 0 : strcmp(f->id, "n") == 0);
+}
+
+PUBLIC int imalog_record_boot_aggregate(const imalog_record *r, enum imalog_hash *ret_alg,
+					const uint8_t **ret_digest)
+{
+	int n = imalog_record_field_count(r);
+	struct imalog_field f, d;
+	bool named = false;
+
+	if (n < 2 || imalog_record_field(r, 0, &d) < 0)
+		return 0;
+	for (int i = 1; i < n; i++) {
+		if (imalog_record_field(r, (unsigned int)i, &f) < 0)
+			return 0;
+		if (strcmp(f.id, "n-ng") == 0 || strcmp(f.id, "n") == 0)
+			named = name_is_boot_aggregate(&f);
+		else if (strcmp(f.id, "buf") == 0 && f.len)
+			return 0; /* an ima-buf record of some key or buffer of that name */
+	}
+	if (!named || r->violation)
+		return 0;
+	return digest_field(&d, ret_alg, ret_digest) < 0 ? -EBADMSG : 1;
 }

@@ -9,25 +9,41 @@
 #define S1 "00112233445566778899aabbccddeeff00112233"
 #define S256 "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
 
-static int parse_buf(const char *text, imalog_aggregate **agg, bool *is_aggregate)
+static const struct imalog_format fmt = { IMALOG_INPUT_BINARY, IMALOG_SHA1,
+					 IMALOG_LITTLE_ENDIAN };
+
+/*
+ * An aggregate record with @text as buf, in template @tmpl, whose d-ng names @alg and holds the
+ * SHA-256 of @text with its first byte xored with @flip.
+ */
+static int parse_as(const char *tmpl, const char *alg, uint8_t flip, const char *text,
+		    imalog_aggregate **agg, bool *is_aggregate)
 {
-	static uint8_t dng[8 + 32] = "sha256:";
+	uint8_t dng[16 + 32];
+	size_t alen = strlen(alg) + 1;
 	const char *name = "snapshot_aggregate";
-	struct imalog_format fmt = { IMALOG_INPUT_BINARY, IMALOG_SHA1, IMALOG_LITTLE_ENDIAN };
-	struct lb_field f[3] = { { dng, sizeof(dng) },
-				 { name, (uint32_t)strlen(name) + 1 },
-				 { text, (uint32_t)strlen(text) } };
 	imalog_record *r = imalog_record_new();
 	struct lb b = { 0 };
 	int ret;
 
-	lb_record(&b, 10, "ima-buf", f, 3, false);
+	memcpy(dng, alg, alen);
+	SHA256((const uint8_t *)text, strlen(text), dng + alen);
+	dng[alen] ^= flip;
+	struct lb_field f[3] = { { dng, (uint32_t)(alen + 32) },
+				 { name, (uint32_t)strlen(name) + 1 },
+				 { text, (uint32_t)strlen(text) } };
+	lb_record(&b, 10, tmpl, f, 3, false);
 	if (imalog_parse_record(&fmt, b.buf, b.len, NULL, 0, r) != (ptrdiff_t)b.len)
 		abort();
 	*is_aggregate = imalog_record_is_aggregate(r);
 	ret = imalog_aggregate_parse(r, agg);
 	imalog_record_free(r);
 	return ret;
+}
+
+static int parse_buf(const char *text, imalog_aggregate **agg, bool *is_aggregate)
+{
+	return parse_as("ima-buf", "sha256:", 0, text, agg, is_aggregate);
 }
 
 static void test_valid(void)
@@ -53,7 +69,90 @@ static void test_valid(void)
 	CHECK(imalog_aggregate_pcr(a, 11, IMALOG_SHA256) == NULL);
 	CHECK_MEM(imalog_aggregate_boot_digest(a, &len), want256, 32);
 	CHECK_INT(len, 32);
+	CHECK_INT(imalog_aggregate_boot_alg(a), IMALOG_SHA256);
 	imalog_aggregate_free(a);
+}
+
+/* 3.2: the kernel writes it as ima-buf with d-ng the ima_hash digest of buf. */
+static void test_record(void)
+{
+	static const char text[] = "version=1;deleted=1;boot_aggregate=sha1:" S1 ";";
+	imalog_aggregate *a = NULL;
+	bool is = false;
+
+	CHECK_INT(parse_as("ima-buf", "sha256:", 0x01, text, &a, &is), -EBADMSG);
+	CHECK_INT(parse_as("d-ng|n-ng|buf", "sha256:", 0, text, &a, &is), -EBADMSG);
+	CHECK(is);
+	CHECK_INT(parse_as("ima-buf", "md5:", 0, text, &a, &is), -EOPNOTSUPP);
+	CHECK_INT(parse_as("ima-buf", "sha256:", 0, text, &a, &is), 0);
+	CHECK_INT(imalog_aggregate_boot_alg(a), IMALOG_SHA1);
+	imalog_aggregate_free(a);
+}
+
+/* Parse one record built in @b; the result of imalog_record_boot_aggregate() on it. */
+static int boot_of(const struct lb *b, enum imalog_hash *alg, const uint8_t **digest)
+{
+	imalog_record *r = imalog_record_new();
+	int ret;
+
+	if (imalog_parse_record(&fmt, b->buf, b->len, NULL, 0, r) != (ptrdiff_t)b->len)
+		abort();
+	ret = imalog_record_boot_aggregate(r, alg, digest);
+	imalog_record_free(r);
+	return ret;
+}
+
+static void boot_record(struct lb *b, const char *tmpl, const char *prefix, size_t dlen,
+			const char *name, const char *buf)
+{
+	uint8_t d[32 + 64];
+	size_t plen = strlen(prefix) + 1;
+	struct lb_field f[3] = { { d, (uint32_t)(plen + dlen) },
+				 { name, (uint32_t)strlen(name) + 1 },
+				 { buf, (uint32_t)strlen(buf ? buf : "") } };
+
+	b->len = 0;
+	memcpy(d, prefix, plen);
+	memset(d + plen, 0xb0, dlen);
+	lb_record(b, 10, tmpl, f, buf ? 3 : 2, false);
+}
+
+/* What a snapshot_aggregate's boot_aggregate is compared with (3.3). */
+static void test_boot_record(void)
+{
+	uint8_t want[32];
+	enum imalog_hash alg = IMALOG_HASH_COUNT;
+	const uint8_t *digest = NULL;
+	struct lb b = { 0 };
+
+	memset(want, 0xb0, sizeof(want));
+	boot_record(&b, "ima-ng", "sha256:", 32, "boot_aggregate", NULL);
+	CHECK_INT(boot_of(&b, &alg, &digest), 1);
+	CHECK_INT(alg, IMALOG_SHA256);
+	CHECK(digest && memcmp(digest, want, 32) == 0);
+	boot_record(&b, "ima-ngv2", "ima:sha1:", 20, "boot_aggregate", NULL);
+	CHECK_INT(boot_of(&b, &alg, &digest), 1);
+	CHECK_INT(alg, IMALOG_SHA1);
+	boot_record(&b, "ima-buf", "sha256:", 32, "boot_aggregate", "");
+	CHECK_INT(boot_of(&b, &alg, &digest), 1);
+	boot_record(&b, "ima-buf", "sha256:", 32, "boot_aggregate", "a key");
+	CHECK_INT(boot_of(&b, &alg, &digest), 0);
+	boot_record(&b, "ima-ng", "sha256:", 32, "/boot_aggregate", NULL);
+	CHECK_INT(boot_of(&b, &alg, &digest), 0);
+	boot_record(&b, "ima-ng", "sha256:", 20, "boot_aggregate", NULL);
+	CHECK_INT(boot_of(&b, &alg, &digest), -EBADMSG);
+	/* The legacy "ima" template: a bare SHA-1 digest, the name without NUL. */
+	b.len = 0;
+	lb_put_u32(&b, 10);
+	lb_put(&b, want, 20); /* any header digest but a violation's zeros */
+	lb_put_u32(&b, 3);
+	lb_put(&b, "ima", 3);
+	lb_put(&b, want, 20);
+	lb_put_u32(&b, 14);
+	lb_put(&b, "boot_aggregate", 14);
+	CHECK_INT(boot_of(&b, &alg, &digest), 1);
+	CHECK_INT(alg, IMALOG_SHA1);
+	CHECK(digest && memcmp(digest, want, 20) == 0);
 }
 
 static void test_malformed(void)
@@ -88,5 +187,7 @@ int main(void)
 {
 	test_valid();
 	test_malformed();
+	test_record();
+	test_boot_record();
 	return check_done();
 }
