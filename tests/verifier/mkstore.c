@@ -6,9 +6,14 @@
  * and keep everything else (chunk digests, manifests, final PCR values) consistent with the
  * forgery, so that only the aggregate check can catch it.
  *
- *   mkstore LOG STORE --chunk N [--chunks M] [--aggregates] [--forge-value K] [--forge-count K]
- *           [--tail FILE] [--pcrs FILE] [--log-id ID]
+ *   mkstore LOG STORE --chunk N [--chunks M] [--aggregates] [--cut-every K [--cut-lag L]]
+ *           [--forge-value K] [--forge-count K] [--tail FILE] [--pcrs FILE] [--log-id ID]
  *
+ * --aggregates cuts at every chunk boundary, as imalogd alone would. --cut-every adds the cuts
+ * of another deleter: one after every K records of LOG, wherever it falls, its aggregate
+ * appended L records later (records measured while the deletion ran), so that cuts fall inside
+ * chunks, in the tail, and before aggregates in later chunks. Aggregates are numbered from 1 in
+ * log order for --forge-*; the forged one's index is printed.
  * Records after the M-th chunk go to --tail (the kernel's remaining list); --pcrs receives the
  * PCR values of the whole log ("PCR ALG HEX" lines).
  */
@@ -30,6 +35,7 @@
 struct opts {
 	uint64_t chunk, chunks;
 	bool aggregates;
+	uint64_t cut_every, cut_lag;
 	uint64_t forge_value, forge_count; /* 1-based aggregate number, 0: none */
 	const char *tail, *pcrs, *log_id;
 };
@@ -42,6 +48,13 @@ struct out {
 	imalog_replay *rp;
 	FILE *tail;
 	const struct opts *o;
+	/* The last boot_aggregate record's digest, which every aggregate repeats (3.3). */
+	char boot[16 + 2 * IMALOG_MAX_DIGEST + 1];
+	/* A cut of another deleter whose aggregate is not appended yet. */
+	bool pending;
+	uint64_t pending_at, lag_left;
+	struct pcr_state pending_state;
+	uint64_t forged_index, forged_cut; /* UINT64_MAX: none */
 };
 
 static void die(const char *what, int r)
@@ -67,10 +80,8 @@ static void aggregate_text(const struct out *w, const struct pcr_state *st, uint
 			   char *text, size_t size)
 {
 	char hex[2 * IMALOG_MAX_DIGEST + 1];
-	size_t n = (size_t)snprintf(text, size,
-				    "version=1;deleted=%" PRIu64 ";boot_aggregate=sha256:"
-				    "%064d;",
-				    deleted, 0);
+	size_t n = (size_t)snprintf(text, size, "version=1;deleted=%" PRIu64 ";boot_aggregate=%s;",
+				    deleted, w->boot);
 
 	for (unsigned int p = 0; p < IMALOG_MAX_PCRS; p++)
 		for (int a = 0; a < IMALOG_HASH_COUNT; a++) {
@@ -133,6 +144,18 @@ static void commit(struct out *w)
 	imalog_buf_clear(w->chunk);
 }
 
+static void note_boot(struct out *w, const imalog_record *rec)
+{
+	enum imalog_hash alg;
+	const uint8_t *digest;
+	char hex[2 * IMALOG_MAX_DIGEST + 1];
+
+	if (imalog_record_boot_aggregate(rec, &alg, &digest) != 1)
+		return;
+	imalog_hex(digest, imalog_hash_size(alg), hex);
+	snprintf(w->boot, sizeof(w->boot), "%s:%s", imalog_hash_name(alg), hex);
+}
+
 /* Append one record (bytes @p) to the current chunk or the tail, replaying it. */
 static void emit(struct out *w, const uint8_t *p, size_t n)
 {
@@ -148,6 +171,7 @@ static void emit(struct out *w, const uint8_t *p, size_t n)
 	used = imalog_parse_record(&ro.format, p, n, scratch, sizeof(scratch), rec);
 	if (used != (ptrdiff_t)n || (r = imalog_replay_record(w->rp, rec)) < 0)
 		die("a record does not parse or replay", EBADMSG);
+	note_boot(w, rec);
 	if (w->log->chunks < w->o->chunks) {
 		imalog_aggregate *a;
 
@@ -168,8 +192,8 @@ static void emit(struct out *w, const uint8_t *p, size_t n)
 	w->next++;
 }
 
-/* After a cut at record @deleted: the kernel appends the aggregate of the cut. */
-static void emit_aggregate(struct out *w, uint64_t deleted)
+/* After a cut at record @deleted with state @st: the kernel appends the aggregate of the cut. */
+static void emit_aggregate(struct out *w, uint64_t deleted, const struct pcr_state *st)
 {
 	char text[4096];
 	imalog_buf *rec = imalog_buf_new();
@@ -179,12 +203,41 @@ static void emit_aggregate(struct out *w, uint64_t deleted)
 	if (!rec)
 		die("out of memory", ENOMEM);
 	w->naggr++;
-	aggregate_text(w, &w->m->start, w->naggr == w->o->forge_count ? deleted + 1 : deleted, text,
+	if (w->naggr == w->o->forge_count || w->naggr == w->o->forge_value) {
+		w->forged_index = w->next;
+		w->forged_cut = deleted;
+	}
+	aggregate_text(w, st, w->naggr == w->o->forge_count ? deleted + 1 : deleted, text,
 		       sizeof(text));
 	aggregate_record(text, rec);
 	data = imalog_buf_data(rec, &len);
 	emit(w, (const uint8_t *)data, len);
 	imalog_buf_free(rec);
+}
+
+/* The aggregate of another deleter's cut, once its lag has passed (or before a later cut). */
+static void flush_pending(struct out *w, bool now)
+{
+	if (!w->pending || (!now && w->lag_left > 0))
+		return;
+	w->pending = false;
+	emit_aggregate(w, w->pending_at, &w->pending_state);
+}
+
+/* Before input record @input (0-based) of LOG: another deleter's cut falls here every K. */
+static void other_deleter(struct out *w, uint64_t input)
+{
+	if (!w->o->cut_every)
+		return;
+	flush_pending(w, false);
+	if (input == 0 || input % w->o->cut_every != 0)
+		return;
+	flush_pending(w, true);
+	w->pending = true;
+	w->pending_at = w->next;
+	w->lag_left = w->o->cut_lag;
+	pcr_state_from_replay(&w->pending_state, w->rp, BANKS);
+	flush_pending(w, false);
 }
 
 static uint8_t *read_all(const char *path, size_t *ret_len)
@@ -232,6 +285,8 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		{"chunk", required_argument, NULL, 'c'},
 		{"chunks", required_argument, NULL, 'm'},
 		{"aggregates", no_argument, NULL, 'a'},
+		{"cut-every", required_argument, NULL, 'e'},
+		{"cut-lag", required_argument, NULL, 'g'},
 		{"forge-value", required_argument, NULL, 'v'},
 		{"forge-count", required_argument, NULL, 'n'},
 		{"tail", required_argument, NULL, 't'},
@@ -252,6 +307,12 @@ static void parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case 'a':
 			o->aggregates = true;
+			break;
+		case 'e':
+			o->cut_every = strtoull(optarg, NULL, 10);
+			break;
+		case 'g':
+			o->cut_lag = strtoull(optarg, NULL, 10);
 			break;
 		case 'v':
 			o->forge_value = strtoull(optarg, NULL, 10);
@@ -274,8 +335,8 @@ static void parse_args(int argc, char **argv, struct opts *o)
 	}
 	if (optind + 2 != argc || !o->chunk) {
 		fprintf(stderr, "usage: mkstore LOG STORE --chunk N [--chunks M] [--aggregates] "
-				"[--forge-value K] [--forge-count K] [--tail FILE] [--pcrs FILE] "
-				"[--log-id ID]\n");
+				"[--cut-every K [--cut-lag L]] [--forge-value K] [--forge-count K] "
+				"[--tail FILE] [--pcrs FILE] [--log-id ID]\n");
 		exit(2);
 	}
 }
@@ -285,14 +346,16 @@ int main(int argc, char **argv)
 	struct imalog_replay_options ro = {.banks = BANKS, .threads = 1};
 	struct imalog_format fmt = {IMALOG_INPUT_BINARY, IMALOG_SHA1, IMALOG_HOST_ORDER};
 	struct opts o;
-	struct out w = {.o = &o};
+	struct out w = {.o = &o, .forged_index = UINT64_MAX};
 	struct store *st;
 	uint8_t scratch[16], *buf;
 	imalog_record *rec = imalog_record_new();
 	size_t len, pos = 0;
+	uint64_t input = 0;
 	int r;
 
 	parse_args(argc, argv, &o);
+	snprintf(w.boot, sizeof(w.boot), "sha256:%064d", 0); /* no boot_aggregate record yet */
 	buf = read_all(argv[optind], &len);
 	w.chunk = imalog_buf_new();
 	w.m = calloc(1, sizeof(*w.m));
@@ -316,14 +379,24 @@ int main(int argc, char **argv)
 
 		if (n <= 0)
 			die("the log does not parse", EBADMSG);
-		if (w.in_chunk == o.chunk && w.log->chunks < o.chunks) {
+		/* >=: another deleter's aggregate may have made the chunk one longer. */
+		if (w.in_chunk >= o.chunk && w.log->chunks < o.chunks) {
+			uint64_t cut = w.next;
+
 			commit(&w);
-			if (o.aggregates)
-				emit_aggregate(&w, w.next);
+			if (o.aggregates) {
+				/* The earlier cut's aggregate comes first. */
+				flush_pending(&w, true);
+				emit_aggregate(&w, cut, &w.m->start);
+			}
 		}
+		other_deleter(&w, input++);
 		emit(&w, buf + pos, (size_t)n);
+		if (w.pending && w.lag_left > 0)
+			w.lag_left--;
 		pos += (size_t)n;
 	}
+	flush_pending(&w, true);
 	if (w.log->chunks < o.chunks)
 		commit(&w);
 	if (w.tail && fclose(w.tail) != 0)
@@ -332,6 +405,9 @@ int main(int argc, char **argv)
 		write_pcrs(&w, o.pcrs);
 	printf("%" PRIu64 " records, %" PRIu64 " chunks, %" PRIu64 " aggregates\n", w.next,
 	       w.log->chunks, w.naggr);
+	if (w.forged_index != UINT64_MAX)
+		printf("forged aggregate at record %" PRIu64 ", cut at record %" PRIu64 "\n",
+		       w.forged_index, w.forged_cut);
 	imalog_replay_free(w.rp);
 	imalog_record_free(rec);
 	imalog_buf_free(w.chunk);
