@@ -16,6 +16,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_ASSERT(s.verified >= s.next);
 	FUZZ_ASSERT(s.nchunks <= VSTATE_MAX_CHUNKS);
 	FUZZ_ASSERT(!s.next || s.state.used);
+	FUZZ_ASSERT(!s.boot.set ||
+		    (s.boot.readable && s.boot.index < s.next && s.boot.pcr < IMALOG_MAX_PCRS &&
+		     (unsigned int)s.boot.alg < IMALOG_HASH_COUNT));
 	for (size_t i = 0; i < s.nchunks; i++) {
 		FUZZ_ASSERT(s.chunks[i].count > 0);
 		FUZZ_ASSERT(i == 0 ||

@@ -9,7 +9,26 @@
 bool vstate_equal(const struct pcr_state *a, const struct pcr_state *b, uint32_t banks);
 /* Seed @rp with @st's values in @banks. */
 int vstate_seed(const struct pcr_state *st, uint32_t banks, imalog_replay *rp);
-/* Check one piece from @seed; 0, or a failure in pc->fail. Thread-safe across pieces. */
-int vpiece_check(struct vpiece *pc, const struct verifier_options *o, const struct pcr_state *seed);
+/* Absolute indices at which to keep the replayed state, ascending, without repeats. */
+struct vwant {
+	const uint64_t *at;
+	size_t n;
+};
+
+/*
+ * Check one piece from @seed, keeping the state at each index of @want strictly inside it; 0,
+ * or a failure in pc->fail. Thread-safe across pieces.
+ */
+int vpiece_check(struct vpiece *pc, const struct verifier_options *o, const struct pcr_state *seed,
+		 const struct vwant *want);
+/*
+ * Replay a piece that passed vpiece_check() again from @seed, only as far as the last index of
+ * @want, keeping the state at each; a failure (the file changed since) goes to @ret_fail.
+ */
+int vpiece_cut_states(struct vpiece *pc, const struct verifier_options *o,
+		      const struct pcr_state *seed, const struct vwant *want,
+		      struct vfailure *ret_fail);
+/* The state kept at @index inside @pc, or NULL. */
+const struct pcr_state *vpiece_cut(const struct vpiece *pc, uint64_t index);
 
 #endif

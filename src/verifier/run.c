@@ -89,6 +89,7 @@ static void use_state(struct vrun *v, struct verifier_options *o, int r, const c
 		v->resumed = true;
 		o->seed_index = v->saved.next;
 		o->seed = v->saved.state;
+		o->seed_boot = v->saved.boot;
 		return;
 	}
 	vstate_free(&v->saved);
@@ -170,6 +171,7 @@ int vrun_verify(struct vrun *v, struct verifier_options *o)
 	int r;
 
 	memset(&o->seed, 0, sizeof(o->seed));
+	memset(&o->seed_boot, 0, sizeof(o->seed_boot));
 	o->seed.banks = o->banks;
 	o->seed_index = 0;
 	if (v->store_root && (r = resolve_log(v)) < 0) {
@@ -184,15 +186,19 @@ int vrun_verify(struct vrun *v, struct verifier_options *o)
 	if (!v->resumed && v->checkpoint_in && v->store_root && (r = load_checkpoint(v, o)) < 0)
 		return r;
 	r = attempt(v, o);
-	if (r == -EBADMSG && v->resumed && v->res.fail.index <= o->seed_index) {
+	if (r == -EBADMSG && v->resumed &&
+	    (v->res.fail.index <= o->seed_index || v->res.before_seed)) {
 		/* The pieces do not continue the saved state: only now re-read the old records. */
 		snprintf(v->restart, sizeof(v->restart),
-			 "the evidence contradicts the saved state "
-			 "at record %" PRIu64 " (%.200s): verifying from boot",
+			 "%s at record %" PRIu64 " (%.200s): verifying from boot",
+			 v->res.before_seed
+				 ? "the evidence needs records older than the saved state"
+				 : "the evidence contradicts the saved state",
 			 v->res.fail.index, v->res.fail.reason);
 		v->resumed = false;
 		vstate_free(&v->saved);
 		memset(&o->seed, 0, sizeof(o->seed));
+		memset(&o->seed_boot, 0, sizeof(o->seed_boot));
 		o->seed.banks = o->banks;
 		o->seed_index = 0;
 		r = attempt(v, o);
@@ -210,6 +216,7 @@ int vrun_save(struct vrun *v, const struct verifier_options *o)
 	snprintf(s.log_id, sizeof(s.log_id), "%s", v->used_log_id);
 	s.next = v->res.boundary;
 	s.state = v->res.boundary_state;
+	s.boot = v->res.boundary_boot;
 	s.verified = v->res.matched ? v->res.match : v->res.next;
 	if (s.verified < s.next)
 		s.verified = s.next;

@@ -91,6 +91,35 @@ static int parse_state(json_object *o, struct pcr_state *st, char *err, size_t e
 	return 0;
 }
 
+/* {"index": N, "pcr": P, "digest": "<alg>:<hex>"}: optional, absent when none was seen. */
+static int parse_boot(json_object *root, struct vboot *b, char *err, size_t errlen)
+{
+	json_object *o, *d;
+	const char *text, *colon;
+	char name[16];
+	uint64_t pcr;
+
+	if (!json_object_object_get_ex(root, "boot_aggregate", &o))
+		return 0;
+	d = json_object_is_type(o, json_type_object) ? get(o, "digest", json_type_string) : NULL;
+	text = d ? json_object_get_string(d) : "";
+	colon = strchr(text, ':');
+	if (!d || !get_u64(o, "index", &b->index) || !get_u64(o, "pcr", &pcr) ||
+	    pcr >= IMALOG_MAX_PCRS || !colon || colon == text ||
+	    (size_t)(colon - text) >= sizeof(name))
+		return bad(err, errlen, "\"boot_aggregate\" is not {index, pcr, digest}");
+	memcpy(name, text, (size_t)(colon - text));
+	name[colon - text] = '\0';
+	if (imalog_hash_from_name(name, &b->alg) < 0 ||
+	    strcmp(name, imalog_hash_name(b->alg)) != 0 ||
+	    strlen(colon + 1) != 2 * imalog_hash_size(b->alg) ||
+	    imalog_unhex(colon + 1, strlen(colon + 1), b->digest, imalog_hash_size(b->alg)) < 0)
+		return bad(err, errlen, "\"boot_aggregate\": bad digest");
+	b->pcr = (uint32_t)pcr;
+	b->set = b->readable = true;
+	return 0;
+}
+
 static int parse_chunks(json_object *a, struct vstate *s, char *err, size_t errlen)
 {
 	size_t n = json_object_array_length(a);
@@ -140,6 +169,10 @@ static int parse_root(json_object *root, struct vstate *s, char *err, size_t err
 		return r;
 	if (s->next && !s->state.used)
 		return bad(err, errlen, "records verified but no PCR state");
+	if ((r = parse_boot(root, &s->boot, err, errlen)) < 0)
+		return r;
+	if (s->boot.set && s->boot.index >= s->next)
+		return bad(err, errlen, "\"boot_aggregate\" is not before \"next\"");
 	return parse_chunks(chunks, s, err, errlen);
 }
 
@@ -227,6 +260,19 @@ static json_object *state_json(const struct pcr_state *st)
 	return o;
 }
 
+static json_object *boot_json(const struct vboot *b)
+{
+	json_object *o = json_object_new_object();
+	char text[16 + 2 * IMALOG_MAX_DIGEST + 1];
+	size_t n = (size_t)snprintf(text, sizeof(text), "%s:", imalog_hash_name(b->alg));
+
+	imalog_hex(b->digest, imalog_hash_size(b->alg), text + n);
+	json_object_object_add(o, "index", json_object_new_uint64(b->index));
+	json_object_object_add(o, "pcr", json_object_new_uint64(b->pcr));
+	json_object_object_add(o, "digest", json_object_new_string(text));
+	return o;
+}
+
 static json_object *vstate_json(const struct vstate *s)
 {
 	json_object *o = json_object_new_object(), *chunks = json_object_new_array();
@@ -237,6 +283,8 @@ static json_object *vstate_json(const struct vstate *s)
 	json_object_object_add(o, "next", json_object_new_uint64(s->next));
 	json_object_object_add(o, "verified", json_object_new_uint64(s->verified));
 	json_object_object_add(o, "state", state_json(&s->state));
+	if (s->boot.set && s->boot.readable)
+		json_object_object_add(o, "boot_aggregate", boot_json(&s->boot));
 	for (size_t i = 0; i < s->nchunks; i++) {
 		json_object *c = json_object_new_object();
 

@@ -23,6 +23,22 @@ struct vfailure {
 	char reason[512];
 };
 
+/* A boot_aggregate record: what every later snapshot_aggregate repeats (format.md 3.3). */
+struct vboot {
+	bool set;
+	bool readable; /* its digest field names an algorithm and digest this verifier reads */
+	uint64_t index;
+	uint32_t pcr;
+	enum imalog_hash alg;
+	uint8_t digest[IMALOG_MAX_DIGEST];
+};
+
+/* The replayed state before record @index of a piece, kept for an aggregate cut there. */
+struct vcut {
+	uint64_t index;
+	struct pcr_state state;
+};
+
 /* One piece of the log; @m is NULL for a plain file or the kernel's list. */
 struct vpiece {
 	char path[4096];
@@ -39,13 +55,20 @@ struct vpiece {
 	uint64_t match;
 	size_t naggr;
 	struct vaggr *aggr;
+	size_t nboot;
+	struct vboot *boot; /* the boot_aggregate records it holds, in order */
+	size_t ncuts;
+	struct vcut *cuts; /* states at cuts strictly inside it, ascending */
 	struct vfailure fail;
 };
 
 /* A snapshot_aggregate found while replaying a piece. */
 struct vaggr {
 	uint64_t index, offset, deleted;
-	struct pcr_state claim; /* the values it claims, banks it names */
+	uint32_t pcr;
+	enum imalog_hash boot_alg;
+	uint8_t boot[IMALOG_MAX_DIGEST]; /* its boot_aggregate */
+	struct pcr_state claim;		 /* the values it claims, banks it names */
 };
 
 struct verifier_options {
@@ -58,6 +81,7 @@ struct verifier_options {
 	/* Where the pieces begin: record @seed_index with state @seed (zeros at 0). */
 	uint64_t seed_index;
 	struct pcr_state seed;
+	struct vboot seed_boot; /* the last boot_aggregate record before @seed_index, if known */
 };
 
 struct verifier_result {
@@ -67,9 +91,12 @@ struct verifier_result {
 	struct pcr_state end; /* after the last record */
 	bool matched;	      /* the expected values hold after record @match - 1 */
 	uint64_t match;
-	/* The last chunk boundary at or before @match (or @next) and its state. */
+	/* The last chunk boundary at or before @match (or @next), its state and boot record. */
 	uint64_t boundary;
 	struct pcr_state boundary_state;
+	struct vboot boundary_boot;
+	/* The failure needs what is before @seed_index, which a saved state does not keep. */
+	bool before_seed;
 	struct vfailure fail;
 };
 
@@ -109,6 +136,7 @@ struct vstate {
 	char log_id[64];
 	uint64_t next;		/* a chunk boundary: records before it are verified */
 	struct pcr_state state; /* the state at @next */
+	struct vboot boot;	/* the last boot_aggregate record before @next, if any */
 	uint64_t verified;	/* records before this index reproduced the expected values */
 	size_t nchunks;
 	struct vchunk_id *chunks; /* the chunks verified, in order */

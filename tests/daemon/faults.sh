@@ -235,7 +235,7 @@ io_walk() {
 	local sc=$1 err=$2 n rc
 	for ((n = 1; ; n++)); do
 		appended 5
-		strace -o "$tmp/strace.out" -e trace="$sc" -e inject="$sc:error=$err:when=$n" \
+		traced strace -o "$tmp/strace.out" -e trace="$sc" -e inject="$sc:error=$err:when=$n" \
 			"$imalogd" "${conf[@]}" --store "$store" --securityfs "$ima" --once \
 			2>"$tmp/io.err" && rc=0 || rc=$?
 		grep -q INJECTED "$tmp/strace.out" || break
@@ -295,16 +295,17 @@ refused() {
 # naming it, and imalog verify fails naming it; the file KEPT is still there. Once the store
 # is repaired the daemon catches up.
 damaged() {
-	local name=$1 base=${2##*/} d c
+	local name=$1 base=${2##*/} d c n
 	dlog=$tmp/c.$name.log mark_at=0
-	d=$(deleted) c=$(status_of current)
+	d=$(deleted) c=$(status_of current) n=$(store_next "$logdir")
 	daemon_start "$dlog" "${conf[@]}"
 	check "$name: imalogd says the store is inconsistent, naming $base" \
 		wait_until 10 said "$base"
 	appended 80
 	check "$name: nothing deleted" unchanged_for 2.5
 	check "$name: the kernel's list keeps growing" test "$(status_of current)" -ge $((c + 80))
-	check "$name: nothing saved" test "$(store_next "$logdir")" -le "$d"
+	# (The daemon before may have saved the snapshot_aggregate of its last deletion.)
+	check "$name: nothing saved" test "$(store_next "$logdir")" = "$n"
 	check "$name: imalog verify --store fails, naming $base" refused "$base"
 	check "$name: the daemon stops on SIGTERM" daemon_stop
 	if [ -n "${3:-}" ]; then
@@ -375,15 +376,53 @@ replays() {
 	"$imalog" verify --pcrs <(ctl pcrs) "$tmp/log"
 }
 check "store + kernel replay to the TPM's PCRs" replays
-# The aggregate of that deletion claims a cut inside a chunk. The piecewise verifier checks
-# aggregates only at chunk boundaries for now, so it must refuse this one, naming it, rather
-# than accept a claim it has not checked (a known limitation, not the goal: the goal is to
-# check the claim against its own replay at that record).
-refuses_inside_cut() {
-	! store_verifies 2>"$tmp/inside.err" && grep -q "not a boundary of the pieces" "$tmp/inside.err"
+# The aggregate of that deletion claims a cut inside a chunk: the verifier checks it against
+# its own replay at that record, in the chunk (kept by the worker that checks the chunk, which
+# the manifest told where the cut is) and in a plain log piece (found by a second pass).
+inner_cut() {
+	"$imalog" show --format json "$tmp/log" | python3 -c '
+import glob, json, os, sys
+ends = set()
+for path in glob.glob(os.path.join(sys.argv[1], "*.manifest")):
+    m = json.load(open(path))
+    ends.add(m["first"] + m["count"])
+for line in sys.stdin:
+    rec = json.loads(line)
+    f = {x["id"]: x for x in rec.get("fields", [])}
+    if f.get("n-ng", {}).get("value") != "snapshot_aggregate":
+        continue
+    text = bytes.fromhex(f["buf"]["hex"]).decode()
+    deleted = int(dict(kv.split("=", 1) for kv in text.split(";") if kv)["deleted"])
+    if deleted not in ends:
+        print(rec["recnum"], deleted)
+        break' "$logdir"
 }
-check "imalog verify --store refuses, naming it, an aggregate cut inside a chunk" \
-	refuses_inside_cut
+read -r inner_index inner_deleted < <(inner_cut) || true
+check "the other deleter's cut ($inner_deleted) falls inside a chunk" test -n "$inner_index"
+check "imalog verify --store checks the aggregate of a cut inside a chunk" store_verifies
+check "  and so does imalog verify of the same log as one plain piece" \
+	"$imalog" verify --piece "$tmp/log" --pcrs <(ctl pcrs)
+# A kernel that lies: the same aggregate forged (a PCR value, the deleted count), its digests
+# recomputed, the TPM extended with it. Only the check at the cut can tell; it names the record.
+forged_rejected() {
+	local how=$1
+	python3 "$here/forge-aggregate.py" "$tmp/log" "$inner_index" "$how" "$tmp/forged"
+	"$imalog" replay "$tmp/forged" >"$tmp/forged.pcrs"
+	if "$imalog" verify --piece "$tmp/forged" --pcrs "$tmp/forged.pcrs" --json \
+		>"$tmp/forged.json"; then
+		echo "the forged aggregate ($how) verified"
+		return 1
+	fi
+	python3 -c 'import json, sys
+f = json.load(open(sys.argv[1]))["failure"]
+print(f)
+sys.exit(f["index"] != int(sys.argv[2]) or "snapshot_aggregate" not in f["reason"])' \
+		"$tmp/forged.json" "$inner_index"
+}
+check "a forged aggregate at that inner cut (PCR value) is rejected, naming its index" \
+	forged_rejected value
+check "a forged aggregate at that inner cut (deleted count) is rejected, naming its index" \
+	forged_rejected count
 daemon_stop
 
 # A deleter that removes records the daemon has not saved: the daemon names the gap with its
@@ -554,7 +593,7 @@ if command -v strace >/dev/null; then
 	daemon_stop
 	appended 30
 	# The daemon's renames take 0.5 s more: after the chunk's, before the manifest's.
-	strace -o /dev/null -e trace=rename -e inject=rename:delay_exit=500000 \
+	traced strace -o /dev/null -e trace=rename -e inject=rename:delay_exit=500000 \
 		"$imalogd" "${conf[@]}" --store "$store" --securityfs "$ima" --once \
 		2>"$tmp/r.err" &
 	others=($!)
