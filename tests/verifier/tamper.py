@@ -10,6 +10,11 @@ seen to be wrong (a record dropped, duplicated or moved inside a chunk: the mani
 digest or end state disagree), the chunk's first index is expected, and the failure names the
 chunk's range.
 
+Forged aggregates are made by mkstore, which keeps everything else consistent with the forgery:
+at chunk boundaries (imalogd alone deleting), and at the cuts of another deleter, which fall
+inside chunks and in the kernel's list, their aggregates in the same chunk, a later one or the
+kernel's list.
+
 usage: tamper.py IMALOG MKSTORE IMALOG_GEN TESTDATA WORKDIR
 """
 import json
@@ -52,9 +57,16 @@ class Store:
         self.pcrs = os.path.join(self.dir, 'pcrs')
         self.extra = list(extra)
         os.makedirs(self.dir)
-        subprocess.run([MKSTORE, log, self.root, '--chunk', str(chunk), '--chunks', str(chunks),
-                        '--aggregates', '--tail', self.tail, '--pcrs', self.pcrs] + self.extra,
-                       check=True, stdout=subprocess.DEVNULL)
+        out = subprocess.run([MKSTORE, log, self.root, '--chunk', str(chunk), '--chunks',
+                              str(chunks), '--aggregates', '--tail', self.tail, '--pcrs',
+                              self.pcrs] + self.extra,
+                             check=True, stdout=subprocess.PIPE, text=True).stdout
+        self.naggr = int(out.split(' aggregates')[0].split()[-1])
+        # "forged aggregate at record N, cut at record D"
+        self.forged = None
+        if 'forged' in out:
+            words = out.split('forged aggregate at record ')[1].split()
+            self.forged = (int(words[0].rstrip(',')), int(words[-1]))
         self.logdir = os.path.join(self.root, 'logs', 'test-boot')
         self.chunks = []      # (first, path, manifest path, [records])
         for n in sorted(os.listdir(self.logdir)):
@@ -233,6 +245,71 @@ def forged(name, log, chunk, chunks, k):
               (s.chunks[k][3][0][0], s.chunks[k][3][0][1]))
 
 
+def where(store, index):
+    """(file, (offset, length)) of record @index: a chunk or the tail."""
+    for first, path, _, recs in store.chunks:
+        if first <= index < first + len(recs):
+            return path, recs[index - first][:2]
+    end = store.chunks[-1][0] + len(store.chunks[-1][3])
+    with open(store.tail, 'rb') as f:
+        return store.tail, records(f.read())[index - end][:2]
+
+
+def tail_cuts(store):
+    """The deleted counts of the snapshot_aggregate records in the tail, in order."""
+    with open(store.tail, 'rb') as f:
+        buf = f.read()
+    cuts = []
+    for off, length, _ in records(buf):
+        rec = buf[off:off + length]
+        nlen, = struct.unpack_from('<I', rec, 24)
+        if rec[28:28 + nlen] != b'ima-buf' or b'snapshot_aggregate\0' not in rec:
+            continue
+        text = rec[rec.index(b'snapshot_aggregate\0') + 23:].decode()
+        cuts.append(int(text.split('deleted=')[1].split(';')[0]))
+    return cuts
+
+
+def forged_inner(name, log, chunk, chunks, every, lag):
+    """Another deleter cuts every @every records, its aggregate @lag records later: forge each
+    aggregate of a cut inside a chunk or the tail in turn, its values and its count; each must
+    fail naming it."""
+    global failed
+    plain = Store(f'{name}-cuts', log, chunk, chunks, '--cut-every', str(every), '--cut-lag',
+                  str(lag))
+    rc, out = plain.verify()
+    if rc != 0:
+        failed += 1
+        print(f'FAIL: {plain.dir}: another deleter\'s cuts do not verify: {out}')
+    bounds = {first for first, _, _, _ in plain.chunks}
+    bounds.add(plain.chunks[-1][0] + len(plain.chunks[-1][3]))
+    cuts = []
+    for _, _, man, _ in plain.chunks:
+        with open(man) as f:
+            cuts += [a['deleted'] for a in json.load(f)['aggregates']]
+    cuts += tail_cuts(plain)
+    if len(cuts) != plain.naggr:
+        failed += 1
+        print(f'FAIL: {name}: {len(cuts)} aggregates found, mkstore wrote {plain.naggr}')
+    inner = {'chunk': 0, 'tail': 0}
+    for k in [k + 1 for k, cut in enumerate(cuts) if cut not in bounds]:
+        for opt, what in (('--forge-value', 'values'), ('--forge-count', 'count')):
+            s = Store(f'{name}-cuts-{k}-{what}', log, chunk, chunks, '--cut-every', str(every),
+                      '--cut-lag', str(lag), opt, str(k))
+            index, cut = s.forged
+            path, span = where(s, index)
+            check(s, f'aggregate {k} at record {index}, cut at {cut}, forged ({what})', index,
+                  path, span)
+            if cut not in bounds:
+                inner['tail' if path == s.tail else 'chunk'] += 1
+            shutil.rmtree(s.dir)
+    # The point of this store: cuts inside chunks, aggregates in chunks and in the tail.
+    if inner['chunk'] < 4 or inner['tail'] < 2:
+        failed += 1
+        print(f'FAIL: {name}: too few forged aggregates at inner cuts: {inner}')
+    return inner
+
+
 def suite(name, log, chunk, chunks, exhaustive, sampled):
     s = Store(name, log, chunk, chunks)
     rc, out = s.verify()
@@ -250,6 +327,8 @@ def suite(name, log, chunk, chunks, exhaustive, sampled):
         chunk_edits(s, k)
         manifest_edits(s, k)
     forged(name, log, chunk, chunks, len(s.chunks) // 2)
+    inner = forged_inner(name, log, chunk, chunks, chunk * 3 // 2 + 1, chunk // 2 + 3)
+    print(f'{name}: forged aggregates at inner cuts, in chunks and in the tail: {inner}')
 
 
 def main():

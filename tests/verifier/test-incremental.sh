@@ -36,7 +36,7 @@ verify() {
 	local out=$1
 	shift
 	local rc=0
-	local pcrs=$tmp/pcrs
+	local pcrs=${PCRS:-$tmp/pcrs}
 	if [ "${*: -1}" = "$tmp/pcrs-half" ]; then
 		pcrs=$tmp/pcrs-half
 		set -- "${@:1:$#-2}"
@@ -73,6 +73,46 @@ check "second run replayed only records 1000.." is second records $((total - 100
 verify third --store "$tmp/full" --piece "$tmp/tail" --state "$tmp/state"
 check "a new process resumes from the file at record 2000" is third from 2000
 check "third run replayed only the kernel's records" is third records $((total - 2000))
+
+# The state keeps the boot_aggregate record that the next runs' aggregates must repeat.
+boot_of_log=$("$imalog" show --count 1 "$tmp/log" | cut -d' ' -f4)
+check "the state keeps the boot_aggregate record 0: $boot_of_log" \
+	python3 -c 'import json, sys
+b = json.load(open(sys.argv[1]))["boot_aggregate"]
+sys.exit(b != {"index": 0, "pcr": 10, "digest": sys.argv[2]})' "$tmp/state" "$boot_of_log"
+# A state without it (or whose boot_aggregate record was unreadable): an aggregate after it
+# cannot be checked from the state alone, so the run verifies from boot.
+python3 - "$tmp/state" "$tmp/state-noboot" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+del s['boot_aggregate']
+json.dump(s, open(sys.argv[2], 'w'))
+PY
+verify noboot --store "$tmp/full" --piece "$tmp/tail" --state "$tmp/state-noboot"
+check "a state without the boot_aggregate: verifies" rc_is noboot 0
+check "  from boot" is noboot from 0
+check "  and says why" grep -q "no boot_aggregate record precedes" "$tmp/noboot.json"
+
+# Another deleter cut at record 920, inside a chunk the saved state vouches for; its aggregate
+# comes at record 1000, after the state's boundary. The state keeps no state at 920: the run
+# re-reads from boot and checks the aggregate there.
+"$mkstore" "$tmp/log" "$tmp/cuts-half" --chunk 200 --chunks 5 --aggregates --cut-every 130 \
+	--cut-lag 80 --tail "$tmp/cuts-kernel-half" --pcrs "$tmp/cuts-pcrs-half" >/dev/null
+"$mkstore" "$tmp/log" "$tmp/cuts" --chunk 200 --chunks 10 --aggregates --cut-every 130 \
+	--cut-lag 80 --tail "$tmp/cuts-tail" --pcrs "$tmp/cuts-pcrs" >/dev/null
+check "mkstore put the aggregate of cut 920 at record 1000" \
+	python3 -c 'import json, sys
+sys.exit(json.load(open(sys.argv[1]))["aggregates"][0] != {"index": 1000, "deleted": 920})' \
+	"$tmp/cuts/logs/test-boot/00000000000000001000.manifest"
+PCRS=$tmp/cuts-pcrs-half verify cuts-first --store "$tmp/cuts-half" \
+	--piece "$tmp/cuts-kernel-half@1000" --state "$tmp/cuts-state"
+check "cuts inside chunks and the tail: the first run verifies" rc_is cuts-first 0
+PCRS=$tmp/cuts-pcrs verify cuts-next --store "$tmp/cuts" --piece "$tmp/cuts-tail" \
+	--state "$tmp/cuts-state"
+check "a cut before the saved state: verifies" rc_is cuts-next 0
+check "  from boot" is cuts-next from 0
+check "  and says why" grep -q "needs records older than the saved state at record 1000" \
+	"$tmp/cuts-next.json"
 
 # A reboot: the newest log is another one.
 "$mkstore" "$tmp/log" "$tmp/reboot" --chunk 200 --chunks 10 --aggregates --log-id other-boot \
