@@ -265,11 +265,11 @@ static int cmd_status(struct si_state *st, int argc, char **argv, struct reply *
 			  "records=%" PRIu64 "\ncurrent=%zu\nstaged=%zu\ndeleted=%" PRIu64
 			  "\nviolations=%" PRIu64 "\nsuspended=%d\nreaders=%ld\nwriter=%d\n"
 			  "opens=%" PRIu64 "\nreads=%" PRIu64 "\nwrites=%" PRIu64
-			  "\nfaults=%u\nboot_aggregate=%s\n",
+			  "\nfaults=%u\nboot_aggregate=%s\nhtable=%" PRIu64 "\n",
 			  st->ntruth, st->current.len, st->staged.len, st->deleted, st->violations,
 			  st->suspended, st->users > 0 ? st->users : 0L, (int)st->writer,
 			  st->ops[SI_OP_OPEN], st->ops[SI_OP_READ], st->ops[SI_OP_WRITE], rules,
-			  st->boot_aggregate);
+			  st->boot_aggregate, st->htable);
 }
 
 static int cmd_save(struct si_state *st, int argc, char **argv, struct reply *rp)

@@ -88,8 +88,8 @@ static void write_meta(const struct si_state *st, FILE *f)
 	banks_text(st, banks, sizeof(banks));
 	fprintf(f, "%s\nbanks %s\n", META_VERSION, banks);
 	fprintf(f, "records %" PRIu64 "\ndeleted %" PRIu64 "\nsuspended %d\nrng %" PRIu64
-		   "\nboot_aggregate %s\n",
-		st->ntruth, st->deleted, st->suspended, st->rng, st->boot_aggregate);
+		   "\nboot_aggregate %s\nhtable %" PRIu64 "\n",
+		st->ntruth, st->deleted, st->suspended, st->rng, st->boot_aggregate, st->htable);
 	write_list("current", &st->current, f);
 	write_list("staged", &st->staged, f);
 	for (unsigned int p = 0; p < IMALOG_MAX_PCRS; p++) {
@@ -178,6 +178,8 @@ static int meta_line(struct si_state *st, char *key, char *value, uint64_t *reco
 		return meta_number(value, &st->deleted);
 	if (!strcmp(key, "rng"))
 		return meta_number(value, &st->rng);
+	if (!strcmp(key, "htable"))
+		return meta_number(value, &st->htable);
 	if (!strcmp(key, "suspended")) {
 		st->suspended = !strcmp(value, "1");
 		return 0;
@@ -215,7 +217,7 @@ static int load_meta(struct si_state *st, FILE *f)
 	}
 	if (!err && records > st->ntruth)
 		err = -EBADMSG;
-	for (uint64_t i = records; !err && i < st->ntruth; i++)
+	for (uint64_t i = records; !err && i < st->ntruth; i++, st->htable++)
 		err = si_list_push(&st->current, i);
 	return err;
 }

@@ -96,6 +96,7 @@ int si_append(struct si_state *st, struct si_record *r)
 		st->current.len--;
 		return err;
 	}
+	st->htable++;
 	si_persist_record(st, r);
 	return 0;
 }
@@ -140,6 +141,9 @@ int si_delete_staged(struct si_state *st)
 	if (st->aggregate && (err = si_aggregate_cut(st, &st->staged, n)) < 0)
 		return err;
 	si_list_free(&st->staged);
+	/* ima_alloc_replace_htable(): an empty table, the current list's digests go too */
+	if (st->flush_htable)
+		st->htable = 0;
 	return after_cut(st, n);
 }
 
@@ -183,6 +187,7 @@ int si_kexec(struct si_state *st)
 	si_list_free(&st->staged);
 	si_list_free(&st->current);
 	st->current = carried;
+	st->htable = carried.len;	/* ima_restore_measurement_list() adds each one */
 	st->suspended = false;
 	if ((err = si_gen_boot_aggregate(st, &r)) < 0)
 		return err;

@@ -126,6 +126,11 @@ struct si_state {
 	uint64_t ntruth, truth_cap;
 	struct si_list current, staged;
 	uint64_t deleted;		/* runtime_measurements_deleted, carried over kexec */
+	/*
+	 * Digests in the duplicate-detection table (ima_htable): one per record added, kept
+	 * after N (only the template data is freed), dropped by D with ima_flush_htable.
+	 */
+	uint64_t htable;
 	uint64_t violations;
 	bool suspended;			/* measurement suspended for kexec */
 	char boot_aggregate[SI_BOOT_AGGREGATE_LEN];	/* "<alg>:<hex>" of this boot */

@@ -460,6 +460,23 @@ flush_htable() {
 		[ "$(deleted)" = 4 ]
 }
 
+# htable=: the duplicate-detection table's digests. N frees only template data; D with the
+# boot option empties the table; without it the digests of deleted records stay.
+htable() {
+	ctl status | grep -x "htable=$1"
+}
+
+htable_kept() {
+	htable 1 && ctl append 9 >/dev/null && htable 10 && put ${B} '4\n' && htable 10 &&
+		put ${B}_staged 'A\n' && put ${B}_staged 'D\n' && htable 10 &&
+		ctl append 2 >/dev/null && htable 12
+}
+
+htable_flushed() {
+	htable 1 && ctl append 5 >/dev/null && put ${B}_staged 'A\n' && ctl append 2 >/dev/null &&
+		htable 8 && put ${B}_staged 'D\n' && htable 0 && ctl append 1 >/dev/null && htable 1
+}
+
 if ! start probe; then
 	if grep -qiE 'permission|not permitted|fuse: device' "$mnt.log"; then
 		echo "SKIP: FUSE cannot be mounted here"
@@ -519,6 +536,14 @@ check_here stock-unmount stop
 start flush --flush-htable
 check flush-htable flush_htable
 check_here flush-unmount stop
+
+start htable-kept
+check htable-kept htable_kept
+check_here htable-kept-unmount stop
+
+start htable-flushed --flush-htable
+check htable-flushed htable_flushed
+check_here htable-flushed-unmount stop
 
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]
