@@ -339,7 +339,7 @@ static void check_boot(struct chain *c, const struct vpiece *pc, const struct va
 	hexdigest(b->digest, b->alg, want);
 	if (a->boot_alg != b->alg || memcmp(a->boot, b->digest, imalog_hash_size(b->alg)) != 0)
 		vfail(f, a->index, a->offset, pc->path,
-		      "snapshot_aggregate's boot_aggregate %s:%.16s... is not %s:%.16s... of the "
+		      "snapshot_aggregate's boot_aggregate %s:%s is not %s:%s of the "
 		      "boot_aggregate record %" PRIu64,
 		      imalog_hash_name(a->boot_alg), got, imalog_hash_name(b->alg), want, b->index);
 	else if (a->pcr != b->pcr)

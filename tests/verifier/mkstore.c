@@ -7,7 +7,8 @@
  * forgery, so that only the aggregate check can catch it.
  *
  *   mkstore LOG STORE --chunk N [--chunks M] [--aggregates] [--cut-every K [--cut-lag L]]
- *           [--forge-value K] [--forge-count K] [--tail FILE] [--pcrs FILE] [--log-id ID]
+ *           [--forge-value K] [--forge-count K] [--forge-boot K] [--tail FILE] [--pcrs FILE]
+ *           [--log-id ID]
  *
  * --aggregates cuts at every chunk boundary, as imalogd alone would. --cut-every adds the cuts
  * of another deleter: one after every K records of LOG, wherever it falls, its aggregate
@@ -36,7 +37,7 @@ struct opts {
 	uint64_t chunk, chunks;
 	bool aggregates;
 	uint64_t cut_every, cut_lag;
-	uint64_t forge_value, forge_count; /* 1-based aggregate number, 0: none */
+	uint64_t forge_value, forge_count, forge_boot; /* 1-based aggregate number, 0: none */
 	const char *tail, *pcrs, *log_id;
 };
 
@@ -82,6 +83,9 @@ static void aggregate_text(const struct out *w, const struct pcr_state *st, uint
 	char hex[2 * IMALOG_MAX_DIGEST + 1];
 	size_t n = (size_t)snprintf(text, size, "version=1;deleted=%" PRIu64 ";boot_aggregate=%s;",
 				    deleted, w->boot);
+
+	if (w->naggr == w->o->forge_boot) /* the last hex digit of the boot_aggregate */
+		text[n - 2] = text[n - 2] == '0' ? '1' : '0';
 
 	for (unsigned int p = 0; p < IMALOG_MAX_PCRS; p++)
 		for (int a = 0; a < IMALOG_HASH_COUNT; a++) {
@@ -203,7 +207,8 @@ static void emit_aggregate(struct out *w, uint64_t deleted, const struct pcr_sta
 	if (!rec)
 		die("out of memory", ENOMEM);
 	w->naggr++;
-	if (w->naggr == w->o->forge_count || w->naggr == w->o->forge_value) {
+	if (w->naggr == w->o->forge_count || w->naggr == w->o->forge_value ||
+	    w->naggr == w->o->forge_boot) {
 		w->forged_index = w->next;
 		w->forged_cut = deleted;
 	}
@@ -289,6 +294,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		{"cut-lag", required_argument, NULL, 'g'},
 		{"forge-value", required_argument, NULL, 'v'},
 		{"forge-count", required_argument, NULL, 'n'},
+		{"forge-boot", required_argument, NULL, 'b'},
 		{"tail", required_argument, NULL, 't'},
 		{"pcrs", required_argument, NULL, 'p'},
 		{"log-id", required_argument, NULL, 'l'},
@@ -320,6 +326,9 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		case 'n':
 			o->forge_count = strtoull(optarg, NULL, 10);
 			break;
+		case 'b':
+			o->forge_boot = strtoull(optarg, NULL, 10);
+			break;
 		case 't':
 			o->tail = optarg;
 			break;
@@ -336,7 +345,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 	if (optind + 2 != argc || !o->chunk) {
 		fprintf(stderr, "usage: mkstore LOG STORE --chunk N [--chunks M] [--aggregates] "
 				"[--cut-every K [--cut-lag L]] [--forge-value K] [--forge-count K] "
-				"[--tail FILE] [--pcrs FILE] [--log-id ID]\n");
+				"[--forge-boot K] [--tail FILE] [--pcrs FILE] [--log-id ID]\n");
 		exit(2);
 	}
 }

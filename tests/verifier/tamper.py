@@ -237,7 +237,8 @@ def manifest_edits(store, k):
 
 def forged(name, log, chunk, chunks, k):
     """A store rebuilt around a forged aggregate: only the aggregate check can catch it."""
-    for opt, what in (('--forge-value', 'values'), ('--forge-count', 'count')):
+    for opt, what in (('--forge-value', 'values'), ('--forge-count', 'count'),
+                      ('--forge-boot', 'boot_aggregate')):
         s = Store(f'{name}-forge-{what}', log, chunk, chunks, opt, str(k))
         with open(s.chunks[k][2]) as f:
             index = json.load(f)['aggregates'][0]['index']
