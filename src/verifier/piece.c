@@ -266,7 +266,7 @@ static int replay_records(struct walk *w, imalog_reader *rd, imalog_replay *rp)
 		uint64_t i, off;
 
 		imalog_reader_where(rd, &i, &off);
-		vfail(w->fail, i, off, pc->path, "malformed record (%s)", strerror(-r));
+		vfail(w->fail, i, off, pc->path, "%s", imalog_reader_strerror(r));
 	}
 	return r;
 }
