@@ -91,6 +91,22 @@ static int set_age(const char *v, uint64_t *out)
 	return set_u64(num, out);
 }
 
+static const char *const delete_modes[] = {
+	[SYNC_DELETE_AUTO] = "auto",
+	[SYNC_DELETE_COUNT] = "count",
+	[SYNC_DELETE_STAGED] = "staged",
+};
+
+static int set_delete_mode(const char *v, enum sync_delete *out)
+{
+	for (size_t i = 0; i < sizeof(delete_modes) / sizeof(delete_modes[0]); i++)
+		if (!strcmp(v, delete_modes[i])) {
+			*out = (enum sync_delete)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
 static int set_option(struct options *o, const char *key, const char *v)
 {
 	uint64_t n = 0;
@@ -119,6 +135,8 @@ static int set_option(struct options *o, const char *key, const char *v)
 	}
 	if (!strcmp(key, "keep_age"))
 		return set_age(v, &o->sync.keep.keep_seconds);
+	if (!strcmp(key, "delete"))
+		return set_delete_mode(v, &o->sync.delete_mode);
 	if (set_u64(v, &n) < 0)
 		return -EINVAL;
 	if (!strcmp(key, "delete_records"))
@@ -200,6 +218,8 @@ static void write_status(const struct sync *s, uint64_t forced)
 	json_object_object_add(o, "boot_id", json_object_new_string(s->boot_id));
 	json_object_object_add(o, "log_id", json_object_new_string(s->log.id));
 	json_object_object_add(o, "can_delete", json_object_new_boolean(s->kernel.can_delete));
+	json_object_object_add(o, "delete_with",
+			       json_object_new_string(s->staged_flavour ? "staged" : "count"));
 	add_u64(o, "kernel_records", s->stats.kernel_records);
 	add_u64(o, "kernel_bytes", s->stats.kernel_bytes);
 	add_u64(o, "kernel_first_index", s->head);
@@ -243,9 +263,20 @@ static void write_pid(const struct sync_config *c)
 
 /* ---- the loop ---- */
 
-static void report(const struct sync *s, const struct sync_stats *before, char *last_error,
-		   size_t size)
+static const char *deleting_with(const struct sync *s)
 {
+	if (!s->kernel.can_delete)
+		return "the kernel cannot delete";
+	return s->staged_flavour ? "deleting with A and D on the _staged file" :
+				   "deleting with N";
+}
+
+static void report(const struct sync *s, const struct sync_stats *before, char *last_error,
+		   size_t size, bool staged_before)
+{
+	if (s->staged_flavour != staged_before)
+		say("the kernel refused N (EINVAL: booted with ima_flush_htable): %s from now on",
+		    deleting_with(s));
 	if (s->error[0] && strcmp(s->error, last_error) != 0)
 		say("%s", s->error);
 	else if (!s->error[0] && last_error[0])
@@ -290,15 +321,15 @@ static int run(const struct options *o)
 	if (s->error[0])
 		say("%s", s->error);
 	write_pid(&o->sync);
-	say("saving log %s of boot %s into %s (the kernel %s delete)", s->log.id, s->boot_id,
-	    s->log.dir, s->kernel.can_delete ? "can" : "cannot");
+	say("saving log %s of boot %s into %s (%s)", s->log.id, s->boot_id, s->log.dir,
+	    deleting_with(s));
 	while (!stop) {
 		struct sync_stats before = s->stats;
-		bool force = snapshot_requested || o->once;
+		bool force = snapshot_requested || o->once, staged = s->staged_flavour;
 
 		snapshot_requested = 0;
 		r = sync_cycle(s, force);
-		report(s, &before, last_error, sizeof(last_error));
+		report(s, &before, last_error, sizeof(last_error), staged);
 		forced += force;
 		write_status(s, forced);
 		if (o->once)

@@ -205,7 +205,8 @@ static int read_kernel(struct sync *s, size_t *ret_len, uint64_t *ret_head)
 	int r;
 
 	if ((r = kernel_deleted(&s->kernel, &before)) < 0 ||
-	    (r = kernel_read_list(&s->kernel, &s->buf, &s->buf_cap, ret_len)) < 0 ||
+	    (r = kernel_read_lists(&s->kernel, &s->buf, &s->buf_cap, ret_len,
+				   &s->staged_len)) < 0 ||
 	    (r = kernel_deleted(&s->kernel, &after)) < 0)
 		return fail(s, r, "reading %s: %s", s->kernel.dir, strerror(-r));
 	if (before != after)
@@ -233,35 +234,121 @@ static int64_t reconcile(struct sync *s, size_t len, uint64_t head)
 	return (int64_t)s->pending_len;
 }
 
+/* Records left staged (a deletion cut short between A and D) are deleted as soon as saved. */
 static bool delete_due(const struct sync *s)
 {
 	return s->kernel.can_delete && s->cfg.delete_records &&
-	       (s->stats.kernel_records >= s->cfg.delete_records ||
+	       (s->stats.kernel_records >= s->cfg.delete_records || s->staged_len > 0 ||
 		(s->cfg.delete_bytes && s->stats.kernel_bytes >= s->cfg.delete_bytes));
 }
 
-static int delete_saved(struct sync *s)
+/* The kernel deleted its oldest @n records, @bytes long, all of them stored. */
+static int deleted(struct sync *s, uint64_t n, size_t bytes)
 {
-	uint64_t n = s->log.next - s->head, counter;
+	uint64_t counter;
+	int r;
+
+	s->stats.deletions++;
+	s->stats.deleted_records += n;
+	s->stats.deleted_bytes += bytes;
+	s->stats.kernel_records -= n;
+	s->stats.kernel_bytes -= bytes;
+	if (s->head + n == s->log.next) {
+		s->head += n;
+		s->pending_len = 0;
+	} else if ((r = pending_advance(s, s->head + n)) < 0)
+		return fail(s, r, "stored records before %" PRIu64 " do not parse", s->head + n);
+	if (s->kernel.has_counter && kernel_deleted(&s->kernel, &counter) == 0 && counter != s->head)
+		return fail(s, -EBADMSG, "after deleting, the kernel counts %" PRIu64
+			    " deleted records, the store %" PRIu64, counter, s->head);
+	return 0;
+}
+
+/* `N` on the list: the saved records the kernel holds. -EINVAL is left to the caller. */
+static int delete_count(struct sync *s)
+{
+	uint64_t n = s->log.next - s->head;
+	size_t bytes = s->pending_len;
 	int r;
 
 	if (n == 0)
 		return 0;
 	r = kernel_delete(&s->kernel, n);
+	if (r == -EINVAL && s->cfg.delete_mode == SYNC_DELETE_AUTO)
+		return r;
+	if (r == -EINVAL)
+		return fail(s, r, "the kernel refuses to delete with N (EINVAL; booted with "
+			    "ima_flush_htable?): nothing deleted; use delete = staged or auto");
 	if (r == -ESTALE)
 		return fail(s, r, "measurement is suspended for kexec: the records travel to the "
 			    "next kernel, nothing deleted");
 	if (r < 0)
 		return fail(s, r, "deleting %" PRIu64 " records from the kernel: %s", n, strerror(-r));
-	s->stats.deletions++;
-	s->stats.deleted_records += n;
-	s->stats.deleted_bytes += s->pending_len;
-	s->head += n;
-	s->pending_len = 0;
-	if (s->kernel.has_counter && kernel_deleted(&s->kernel, &counter) == 0 && counter != s->head)
-		return fail(s, -EBADMSG, "after deleting, the kernel counts %" PRIu64
-			    " deleted records, the store %" PRIu64, counter, s->head);
-	return 0;
+	return deleted(s, n, bytes);
+}
+
+/* `D` on the staged list, whose records were all read and saved in this cycle. */
+static int delete_staged(struct sync *s)
+{
+	int64_t n = count_records(s, s->buf, s->staged_len);
+	size_t bytes = s->staged_len;
+	int r;
+
+	if (n < 0)
+		return fail(s, (int)n, "the kernel's staged list does not parse");
+	if (s->log.next < s->head + (uint64_t)n)
+		return fail(s, -EAGAIN, "staged records %" PRIu64 "..%" PRIu64 " are not saved "
+			    "yet; retrying", s->log.next, s->head + (uint64_t)n - 1);
+	r = kernel_delete_staged(&s->kernel);
+	if (r == -ESTALE)
+		return fail(s, r, "measurement is suspended for kexec: the staged records travel "
+			    "to the next kernel, nothing deleted");
+	if (r < 0)
+		return fail(s, r, "deleting the %" PRId64 " staged records from the kernel: %s", n,
+			    strerror(-r));
+	s->staged_len = 0;
+	return deleted(s, (uint64_t)n, bytes);
+}
+
+static int read_and_save(struct sync *s, bool save_now);
+
+/*
+ * `A`, then save what the staged list holds that the store does not (records measured since
+ * the last read), then `D`. A crash in between leaves the records staged: the next start reads
+ * them first and recognises what it saved (docs/format.md 4.4).
+ */
+static int stage_and_delete(struct sync *s)
+{
+	int r = kernel_stage(&s->kernel);
+
+	if (r == -ENOENT)
+		return 0;	/* the list is empty */
+	if (r == -EACCES || r == -ESTALE)
+		return fail(s, r, "measurement is suspended for kexec: the records travel to the "
+			    "next kernel, nothing staged");
+	if (r < 0 && r != -EEXIST)	/* EEXIST: already staged, deleted below all the same */
+		return fail(s, r, "staging the kernel's list: %s", strerror(-r));
+	if ((r = read_and_save(s, true)) < 0)
+		return r;
+	return s->staged_len ? delete_staged(s) : 0;
+}
+
+/* Delete what the store holds: staged leftovers first, then in the configured flavour. */
+static int delete_saved(struct sync *s, bool force)
+{
+	int r;
+
+	if (s->staged_len > 0 && ((r = delete_staged(s)) < 0 || !(force || delete_due(s))))
+		return r;
+	if (s->staged_flavour)
+		return stage_and_delete(s);
+	r = delete_count(s);
+	if (r == -EINVAL && s->cfg.delete_mode == SYNC_DELETE_AUTO) {
+		/* With _staged files, N is refused only with ima_flush_htable: A and D then. */
+		s->staged_flavour = true;
+		return stage_and_delete(s);
+	}
+	return r;
 }
 
 static bool save_due(struct sync *s, int64_t unsaved, bool writer)
@@ -278,34 +365,41 @@ static bool save_due(struct sync *s, int64_t unsaved, bool writer)
 	       now - s->unsaved_since >= s->cfg.save_seconds;
 }
 
-static int cycle(struct sync *s, bool writer, bool force)
+/* Read the kernel's lists, check them against the store, and save what is due. */
+static int read_and_save(struct sync *s, bool save_now)
 {
 	uint64_t head = 0;
 	int64_t off, unsaved;
 	size_t len = 0;
 	int r;
 
+	if ((r = read_kernel(s, &len, &head)) < 0)
+		return r;
+	if ((off = reconcile(s, len, head)) < 0)
+		return (int)off;
+	unsaved = count_records(s, s->buf + off, len - (size_t)off);
+	if (unsaved < 0)
+		return fail(s, (int)unsaved, "the kernel's list does not parse after record "
+			    "%" PRIu64, s->log.next);
+	s->stats.kernel_records = s->log.next - s->head + (uint64_t)unsaved;
+	s->stats.kernel_bytes = len;
+	if (save_due(s, unsaved, save_now) && (r = save(s, s->buf + off, len - (size_t)off)) < 0)
+		return r;
+	if (s->log.next - s->head == s->stats.kernel_records)
+		s->unsaved_since = 0;	/* everything is saved */
+	return 0;
+}
+
+static int cycle(struct sync *s, bool writer, bool force)
+{
+	int r;
+
 	if ((r = kernel_acquire(&s->kernel, writer)) < 0)
 		return fail(s, r, r == -EBUSY ? "another process holds the measurement list for "
 			    "writing; retrying" : "opening the measurement list: %s", strerror(-r));
-	if ((r = read_kernel(s, &len, &head)) < 0 || (off = reconcile(s, len, head)) < 0)
-		goto done;
-	unsaved = count_records(s, s->buf + off, len - (size_t)off);
-	if (unsaved < 0) {
-		r = fail(s, (int)unsaved, "the kernel's list does not parse after record %" PRIu64,
-			 s->log.next);
-		goto done;
-	}
-	s->stats.kernel_records = s->log.next - s->head + (uint64_t)unsaved;
-	s->stats.kernel_bytes = len;
-	if (save_due(s, unsaved, writer || force) &&
-	    (r = save(s, s->buf + off, len - (size_t)off)) < 0)
-		goto done;
-	if (s->log.next - s->head == s->stats.kernel_records)
-		s->unsaved_since = 0;	/* everything is saved */
-	if (writer && (force || delete_due(s)))
-		r = delete_saved(s);
-done:
+	r = read_and_save(s, writer || force);
+	if (r == 0 && writer && (force || delete_due(s)))
+		r = delete_saved(s, force);
 	kernel_release(&s->kernel);
 	return r;
 }
@@ -490,7 +584,7 @@ static int choose_log(struct sync *s)
 	int r;
 
 	if ((r = kernel_acquire(&s->kernel, false)) < 0 ||
-	    (r = kernel_read_list(&s->kernel, &s->buf, &s->buf_cap, &len)) < 0 ||
+	    (r = kernel_read_lists(&s->kernel, &s->buf, &s->buf_cap, &len, &s->staged_len)) < 0 ||
 	    (r = kernel_deleted(&s->kernel, &counter)) < 0)
 		return fail(s, r, "reading %s: %s", s->kernel.dir, strerror(-r));
 	kernel_release(&s->kernel);
@@ -523,6 +617,9 @@ int sync_start(const struct sync_config *cfg, struct sync **ret)
 		return -ENOMEM;
 	s->cfg = *cfg;
 	s->kernel.fd = -1;
+	s->kernel.staged_fd = -1;
+	s->staged_flavour = cfg->delete_mode == SYNC_DELETE_STAGED ||
+			    (cfg->delete_mode == SYNC_DELETE_AUTO && kernel_flush_htable());
 	if ((r = store_open(cfg->store_dir, true, &s->store)) < 0)
 		r = fail(s, r, r == -EWOULDBLOCK ? "%s is in use by another imalogd" : "%s: %s",
 			 cfg->store_dir, strerror(-r));

@@ -13,12 +13,20 @@
 #include "kernel.h"
 #include "store.h"
 
+/*
+ * How saved records leave the kernel (docs/design.md): `N` on the list, or `A` then `D` on its
+ * _staged twin, the only way that also frees the duplicate-detection digests (ima_flush_htable);
+ * auto picks staged when the kernel was booted with ima_flush_htable, or refuses `N` with EINVAL.
+ */
+enum sync_delete { SYNC_DELETE_AUTO, SYNC_DELETE_COUNT, SYNC_DELETE_STAGED };
+
 struct sync_config {
 	char store_dir[4096];
 	char ima_dir[4096];
 	uint32_t banks;			/* banks replayed into manifests */
 	uint64_t delete_records;	/* delete once the kernel holds this many records (0: never) */
 	uint64_t delete_bytes;		/* ... or this many bytes (0: no byte limit) */
+	enum sync_delete delete_mode;
 	uint64_t save_records;		/* save once this many records are new ... */
 	unsigned int save_seconds;	/* ... or this long after the oldest unsaved one appeared */
 	struct retention keep; /* limits on what the log keeps (4.6); 0: keep every chunk */
@@ -39,7 +47,9 @@ struct sync {
 	struct store_log log;
 	struct kernel kernel;
 	char boot_id[64];
-	uint64_t head;			/* absolute index of the kernel's first current record */
+	uint64_t head;			/* absolute index of the kernel's first (staged) record */
+	bool staged_flavour;		/* delete with A and D (the mode, resolved) */
+	size_t staged_len;		/* bytes of the staged list at the start of s->buf */
 	uint8_t *pending;		/* stored records the kernel still holds: [head, log.next) */
 	size_t pending_len, pending_cap;
 	uint8_t *buf;			/* the kernel's list, last read */

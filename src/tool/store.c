@@ -336,7 +336,7 @@ int store_kernel_tail(const struct store_opts *o, int *ret_fd, uint64_t *ret_hea
 {
 	struct kernel k;
 	uint8_t *buf = NULL;
-	size_t cap = 0, len = 0;
+	size_t cap = 0, len = 0, staged = 0;
 	uint64_t before = 0, after = 0;
 	json_object *status;
 	int r, fd;
@@ -346,7 +346,7 @@ int store_kernel_tail(const struct store_opts *o, int *ret_fd, uint64_t *ret_hea
 	do {
 		before = after;
 		if ((r = kernel_deleted(&k, &before)) < 0 ||
-		    (r = kernel_read_list(&k, &buf, &cap, &len)) < 0 ||
+		    (r = kernel_read_lists(&k, &buf, &cap, &len, &staged)) < 0 ||
 		    (r = kernel_deleted(&k, &after)) < 0)
 			break;
 	} while (before != after);

@@ -82,7 +82,10 @@ int store_option(struct store_opts *o, int opt, const char *arg);
 int store_walk(const struct store_opts *o, uint64_t from, bool with_kernel,
 	       int (*sink)(void *ctx, const imalog_record *r), void *ctx);
 
-/* The kernel's remaining list, copied to a memory file, and the absolute index of its first. */
+/*
+ * The kernel's remaining records (the staged list, then the current one), copied to a memory
+ * file, and the absolute index of the first.
+ */
 int store_kernel_tail(const struct store_opts *o, int *ret_fd, uint64_t *ret_head);
 
 /* Record verifier @name's acknowledgement of the records before @index (4.6); reported. */
