@@ -15,6 +15,10 @@ imalog=$1 imalogd=$2 standin=$3
 here=$(cd "$(dirname "$0")" && pwd)
 cycles=${CRASH_CYCLES:-500}
 seed=${CRASH_SEED:-$((($(date +%s) ^ $$) % 32768))}
+# CRASH_DELETE=staged: the other flavour, on a stand-in booted as with ima_flush_htable; the
+# daemon deletes with A and D (kills between them leave records staged), and the
+# duplicate-detection table must hold no digest of a deleted record.
+flavour=${CRASH_DELETE:-count}
 epoch_cycles=100
 
 if [ ! -c /dev/fuse ] || ! command -v fusermount3 >/dev/null || [ ! -x "$standin" ]; then
@@ -36,7 +40,7 @@ trap cleanup EXIT
 
 export IMALOG_BOOT_ID=c0ffee00-0000-4000-8000-000000000001
 RANDOM=$seed
-echo "seed $seed (CRASH_SEED=$seed repeats this run), $cycles cycles"
+echo "seed $seed (CRASH_SEED=$seed repeats this run), $cycles cycles, delete = $flavour"
 strace=""
 if command -v strace >/dev/null; then
 	strace=strace
@@ -49,8 +53,18 @@ cat >"$tmp/imalogd.conf" <<-EOF
 	save_records = 5
 	save_seconds = 1
 	delete_records = 50
+	delete = $flavour
 EOF
 conf=(--config "$tmp/imalogd.conf" --poll-seconds 1)
+standin_opts=(--aggregate --release-grace 2000)
+case $flavour in
+count) ;;
+staged) standin_opts+=(--flush-htable) ;;
+*)
+	echo "CRASH_DELETE: count or staged, not $flavour"
+	exit 2
+	;;
+esac
 declare -A seen=()
 rc=0 what=""
 
@@ -163,6 +177,7 @@ classify() {
 	if [ "$(store_next "$logdir")" -gt "$(kernel_deleted)" ]; then
 		count saved-not-deleted
 	fi
+	if [ "$(status_of staged)" != 0 ]; then count staged-not-deleted; fi
 	if [ "$rc" = 0 ]; then count completed; else count killed; fi
 }
 
@@ -217,8 +232,13 @@ epoch_end() {
 		{ echo "the clean run failed"; return 1; }
 	only_normal_messages "$tmp/cycle.err" || return 1
 	if [ "$(store_next "$logdir")" != "$(kernel_deleted)" ] ||
-		[ "$(status_of current)" != 1 ]; then
+		[ "$(status_of current)" != 1 ] || [ "$(status_of staged)" != 0 ]; then
 		echo "not caught up: the kernel holds more than the last aggregate"
+		return 1
+	fi
+	# A and D with ima_flush_htable leave only the aggregate's digest; N leaves every one.
+	if [ "$flavour" = staged ] && [ "$(status_of htable)" != 1 ]; then
+		echo "the hash table holds $(status_of htable) digests, not 1"
 		return 1
 	fi
 	same_as_truth || return 1
@@ -234,7 +254,7 @@ epoch_end() {
 start=$SECONDS ok=0 i=0
 while [ $i -lt "$cycles" ] && [ "$failed" = 0 ]; do
 	epoch=$((i / epoch_cycles + 1))
-	standin_start "k$epoch" --aggregate --release-grace 2000
+	standin_start "k$epoch" "${standin_opts[@]}"
 	logdir=$store/logs/$IMALOG_BOOT_ID
 	ctl append 60 >/dev/null
 	first=$((i + 1))
@@ -268,6 +288,10 @@ fi
 if [ "$cycles" -ge 100 ]; then
 	check "kills between a save and its deletion (${seen[saved-not-deleted]:-0})" \
 		test "${seen[saved-not-deleted]:-0}" -gt 0
+fi
+if [ "$flavour" = staged ] && [ "$cycles" -ge 100 ]; then
+	check "kills between A and D (${seen[staged-not-deleted]:-0})" \
+		test "${seen[staged-not-deleted]:-0}" -gt 0
 fi
 echo "$((SECONDS - start)) s for $cycles cycles"
 finish
