@@ -216,7 +216,7 @@ typedef struct imalog_replay imalog_replay;
 struct imalog_replay_options {
 	uint32_t banks;		/* bit (1 << enum imalog_hash) per bank to compute */
 	bool pre_5_8;		/* extend every bank with the zero-padded SHA-1 template digest */
-	unsigned int threads;	/* 0: one per CPU; 1: the caller's thread alone */
+	unsigned int threads;	/* 0: one per bank up to the number of CPUs */
 	const imalog_pcrs *expected;	/* optional: find the prefix whose PCRs match */
 	/*
 	 * PCRs that must match even if no record extends them (bit per PCR): the IMA PCR, or
