@@ -91,6 +91,11 @@ for s in "${scenarios[@]}"; do
 	f=$(scenario_file "$s")
 	[ -r "$f" ] || die "no scenario $s ($f)"
 	install -m 0644 "$f" "$root/ktest/scenarios/$(scenario_name "$s").sh"
+	# Scenarios this one sources (a variant that runs another under other boot options).
+	for u in $(scenario_field "$s" uses); do
+		[ -r "$(scenario_file "$u")" ] || die "scenario $s uses $u, which does not exist"
+		install -m 0644 "$(scenario_file "$u")" "$root/ktest/scenarios/$u.sh"
+	done
 	for prog in $(scenario_field "$s" guest-bin); do
 		path=$(command -v "$prog") || die "scenario $s needs $prog, which is not installed"
 		install_program "$path" "/usr/bin/${prog##*/}"
