@@ -383,8 +383,18 @@ static int read_and_save(struct sync *s, bool save_now)
 			    "%" PRIu64, s->log.next);
 	s->stats.kernel_records = s->log.next - s->head + (uint64_t)unsaved;
 	s->stats.kernel_bytes = len;
-	if (save_due(s, unsaved, save_now) && (r = save(s, s->buf + off, len - (size_t)off)) < 0)
-		return r;
+	if (save_due(s, unsaved, save_now)) {
+		/*
+		 * Unsaved staged records end a chunk of their own: `D` cuts the log there, and a
+		 * cut falls at the end of a chunk (docs/format.md 4.3).
+		 */
+		size_t cut =
+			s->staged_len > (size_t)off && s->staged_len < len ? s->staged_len : len;
+
+		if ((r = save(s, s->buf + off, cut - (size_t)off)) < 0 ||
+		    (cut < len && (r = save(s, s->buf + cut, len - cut)) < 0))
+			return r;
+	}
 	if (s->log.next - s->head == s->stats.kernel_records)
 		s->unsaved_since = 0;	/* everything is saved */
 	return 0;
