@@ -341,7 +341,15 @@ int store_kernel_tail(const struct store_opts *o, int *ret_fd, uint64_t *ret_hea
 	json_object *status;
 	int r, fd;
 
-	if ((r = kernel_open(o->ima_dir, &k)) < 0 || (r = kernel_acquire(&k, false)) < 0)
+	if ((r = kernel_open(o->ima_dir, &k)) < 0)
+		return r;
+	/* imalogd holds the list for writing through a cycle (read, save, delete): wait for it. */
+	for (int i = 0; (r = kernel_acquire(&k, false)) == -EBUSY && i < 200; i++) {
+		struct timespec ts = { 0, 50 * 1000 * 1000 };
+
+		nanosleep(&ts, NULL);
+	}
+	if (r < 0)
 		return r;
 	do {
 		before = after;
