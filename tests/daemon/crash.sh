@@ -5,15 +5,17 @@
 # followed by the kernel's list is every record ever measured, byte for byte (none lost, none
 # stored twice), and the store passes its integrity check and replays to the simulated TPM.
 #   crash.sh IMALOG IMALOGD STANDIN
-# CRASH_CYCLES (default 500) sets the number of kills, CRASH_SEED the random sequence (printed,
-# to repeat a run). Every 100 cycles start on a new stand-in and store, so that a run's time
-# does not grow with the store. Prints PASS:/FAIL: lines and "N passed, N failed"; exit 77
+# CRASH_CYCLES (default 500; 100 when IMALOG_TEST_SANITIZED is set, as the sanitizer build
+# does) sets the number of kills, CRASH_SEED the random sequence (printed, to repeat a run).
+# Every 100 cycles start on a new stand-in and store, so that a run's time does not grow with
+# the store. Prints PASS:/FAIL: lines and "N passed, N failed"; exit 77
 # without FUSE.
 set -euo pipefail
 
 imalog=$1 imalogd=$2 standin=$3
 here=$(cd "$(dirname "$0")" && pwd)
-cycles=${CRASH_CYCLES:-500}
+if [ -n "${IMALOG_TEST_SANITIZED:-}" ]; then cycles=${CRASH_CYCLES:-100}; else
+	cycles=${CRASH_CYCLES:-500}; fi
 seed=${CRASH_SEED:-$((($(date +%s) ^ $$) % 32768))}
 # CRASH_DELETE=staged: the other flavour, on a stand-in booted as with ima_flush_htable; the
 # daemon deletes with A and D (kills between them leave records staged), and the
@@ -114,7 +116,8 @@ sc_i=0 sc_n=1
 syscall_walk() {
 	local sc=${syscalls[sc_i]}
 	# In a subshell that reports "Killed" to /dev/null (the || keeps bash from exec'ing).
-	( "$strace" -o /dev/null -e trace="$sc" -e inject="$sc:signal=KILL:when=$sc_n" \
+	( env "$no_lsan" "$strace" -o /dev/null -e trace="$sc" \
+		-e inject="$sc:signal=KILL:when=$sc_n" \
 		"$imalogd" --store "$store" --securityfs "$ima" "${conf[@]}" --once \
 		2>"$tmp/cycle.err" || exit $? ) 2>/dev/null && rc=0 || rc=$?
 	if [ $rc = 137 ]; then

@@ -235,7 +235,7 @@ io_walk() {
 	local sc=$1 err=$2 n rc
 	for ((n = 1; ; n++)); do
 		appended 5
-		strace -o "$tmp/strace.out" -e trace="$sc" -e inject="$sc:error=$err:when=$n" \
+		env "$no_lsan" strace -o "$tmp/strace.out" -e trace="$sc" -e inject="$sc:error=$err:when=$n" \
 			"$imalogd" "${conf[@]}" --store "$store" --securityfs "$ima" --once \
 			2>"$tmp/io.err" && rc=0 || rc=$?
 		grep -q INJECTED "$tmp/strace.out" || break
@@ -295,16 +295,17 @@ refused() {
 # naming it, and imalog verify fails naming it; the file KEPT is still there. Once the store
 # is repaired the daemon catches up.
 damaged() {
-	local name=$1 base=${2##*/} d c
+	local name=$1 base=${2##*/} d c n
 	dlog=$tmp/c.$name.log mark_at=0
-	d=$(deleted) c=$(status_of current)
+	d=$(deleted) c=$(status_of current) n=$(store_next "$logdir")
 	daemon_start "$dlog" "${conf[@]}"
 	check "$name: imalogd says the store is inconsistent, naming $base" \
 		wait_until 10 said "$base"
 	appended 80
 	check "$name: nothing deleted" unchanged_for 2.5
 	check "$name: the kernel's list keeps growing" test "$(status_of current)" -ge $((c + 80))
-	check "$name: nothing saved" test "$(store_next "$logdir")" -le "$d"
+	# (The daemon before may have saved the snapshot_aggregate of its last deletion.)
+	check "$name: nothing saved" test "$(store_next "$logdir")" = "$n"
 	check "$name: imalog verify --store fails, naming $base" refused "$base"
 	check "$name: the daemon stops on SIGTERM" daemon_stop
 	if [ -n "${3:-}" ]; then
@@ -592,7 +593,7 @@ if command -v strace >/dev/null; then
 	daemon_stop
 	appended 30
 	# The daemon's renames take 0.5 s more: after the chunk's, before the manifest's.
-	traced strace -o /dev/null -e trace=rename -e inject=rename:delay_exit=500000 \
+	env "$no_lsan" strace -o /dev/null -e trace=rename -e inject=rename:delay_exit=500000 \
 		"$imalogd" "${conf[@]}" --store "$store" --securityfs "$ima" --once \
 		2>"$tmp/r.err" &
 	others=($!)

@@ -111,15 +111,25 @@ daemon_stop() {
 	return $rc
 }
 
-# wait_until SECONDS CMD...: poll CMD every 0.1 s until it succeeds; fails on timeout.
+# IMALOG_TEST_SLOWDOWN (default 1): how many times slower than a normal build the programs
+# run (the sanitizer build sets it); every wait for something to happen is that much longer.
+slowdown=${IMALOG_TEST_SLOWDOWN:-1}
+
+# wait_until SECONDS CMD...: poll CMD every 0.1 s until it succeeds; fails after SECONDS times
+# the slowdown.
 wait_until() {
-	local deadline=$((SECONDS + $1))
+	local deadline=$((SECONDS + $1 * slowdown))
 	shift
 	until "$@"; do
 		[ "$SECONDS" -lt "$deadline" ] || return 1
 		nap 0.1
 	done
 }
+
+# For `env "$no_lsan" strace ...`: LeakSanitizer cannot work under ptrace; the other sanitizers
+# stay on. (env, not a function, so that bash reports a kill where it did without it.)
+# shellcheck disable=SC2034 # used by the scripts that source this file
+no_lsan=ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
 
 # The records the daemon saved, followed by the kernel's list, are every record ever measured.
 same_as_truth() {

@@ -378,8 +378,7 @@ for sc in rename unlink fsync; do
 		fi
 		appended 12
 		before=$(dropped_index)
-		( ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
-			strace -o /dev/null -e trace="$sc" -e inject="$sc:signal=KILL:when=$n" \
+		( env "$no_lsan" strace -o /dev/null -e trace="$sc" -e inject="$sc:signal=KILL:when=$n" \
 			"$imalogd" --config "$tmp/w.conf" --store "$store" --securityfs "$ima" \
 			--once 2>"$tmp/once.err" || exit $? ) 2>/dev/null && rc=0 || rc=$?
 		[ "$rc" = 137 ] || break
