@@ -275,5 +275,11 @@ ctl resume
 check "resumed: one cycle" once
 check "resumed: caught up" caught_up
 check "resumed: store + kernel = truth" whole
+# Every deletion above, D included after records were staged unsaved, cut the log at a chunk's
+# end, and the manifests list the snapshot_aggregates (format.md 4.3).
+aggregates() {
+	"$imalog" show --format json "$state/truth" | "$here/check-aggregates.py" "$logdir"
+}
+check "every cut at a chunk's end; manifests list the aggregates" aggregates
 check "the stand-in stops cleanly" standin_stop
 finish
