@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* imalogd's store: the commit protocol and the integrity check (docs/format.md 4.2, 4.5). */
+/*
+ * imalogd's store: the commit protocol, the integrity check, acknowledgements and retention
+ * (docs/format.md 4.2, 4.5, 4.6).
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -46,6 +49,110 @@ static void write_garbage(const char *path)
 
 	if (!f || fputs("garbage\n", f) < 0 || fclose(f) != 0)
 		abort();
+}
+
+static bool exists(const struct store_log *l, uint64_t first, const char *ext)
+{
+	char path[4200];
+
+	store_chunk_path(l, first, ext, path, sizeof(path));
+	return access(path, F_OK) == 0;
+}
+
+static void write_text(const char *dir, const char *name, const char *text)
+{
+	char path[4200];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (!(f = fopen(path, "w")) || fputs(text, f) < 0 || fclose(f) != 0)
+		abort();
+}
+
+/* 4.6: acknowledgements, what the limits drop, a drop cut short, a damaged `dropped`. */
+static void check_retention(struct store *s)
+{
+	static struct store_log l;
+	struct retention keep = {.keep_chunks = 1};
+	struct store *reader = NULL;
+	const time_t saved = 1767225600; /* 2026-01-01T00:00:00Z, the chunks' saved_at */
+	char err[4400] = "", dir[4200];
+	uint64_t acked = 99, dropped = 99;
+
+	CHECK_INT(store_log_open(s, "kept", true, &l), 0);
+	for (int i = 0; i < 4; i++)
+		CHECK_INT(commit(&l, 3, 10 + i), 0); /* chunks 0, 3, 6, 9; next 12 */
+	CHECK_INT(store_log_acked(&l, &acked, err, sizeof(err)), 0);
+	CHECK_INT(acked, 0); /* nobody acknowledged anything */
+	CHECK_INT(store_retain(&l, &keep, acked, saved, &dropped), 0);
+	CHECK_INT(dropped, 0);
+	CHECK_INT(store_log_ack(&l, "a", 6), 0);
+	CHECK_INT(store_log_ack(&l, "b", 9), 0);
+	CHECK_INT(store_log_ack(&l, "../x", 1), -EINVAL);
+	CHECK_INT(store_log_ack(&l, "x.tmp", 1), -EINVAL);
+	CHECK_INT(store_log_ack(&l, "c", 13), -ERANGE); /* past the store's end */
+	CHECK_INT(store_log_acked(&l, &acked, err, sizeof(err)), 0);
+	CHECK_INT(acked, 6); /* the slower verifier */
+	snprintf(dir, sizeof(dir), "%s/acks", l.dir);
+	write_text(dir, "c", "7x\n");
+	CHECK_INT(store_log_acked(&l, &acked, err, sizeof(err)), -EBADMSG);
+	CHECK(strstr(err, "acks/c: not a decimal index") != NULL);
+	write_text(dir, "c", "7\n");
+
+	/* Up to the acknowledged 6 only, although keep_chunks = 1 asks for more. */
+	CHECK_INT(store_retain(&l, &keep, 6, saved, &dropped), 0);
+	CHECK_INT(dropped, 2);
+	CHECK_INT(l.dropped, 6);
+	CHECK_INT(l.first, 6);
+	CHECK_INT(l.chunks, 2);
+	CHECK(!exists(&l, 0, "manifest") && !exists(&l, 0, "chunk"));
+	CHECK(!exists(&l, 3, "manifest") && !exists(&l, 3, "chunk"));
+	CHECK(exists(&l, 6, "chunk") && exists(&l, 9, "chunk"));
+	/* Everything acknowledged: the newest chunk stays all the same. */
+	CHECK_INT(store_retain(&l, &keep, 100, saved, &dropped), 0);
+	CHECK_INT(dropped, 1);
+	CHECK_INT(l.first, 9);
+	CHECK(exists(&l, 9, "manifest"));
+	CHECK_INT(store_log_open(s, "kept", false, &l), 0);
+	CHECK_STR(l.error, "");
+	CHECK_INT(l.first, 9);
+	CHECK_INT(l.next, 12);
+	CHECK_INT(l.chunks, 1);
+
+	/* keep_age: only chunks saved longer ago than the limit. */
+	CHECK_INT(store_log_open(s, "aged", true, &l), 0);
+	for (int i = 0; i < 3; i++)
+		CHECK_INT(commit(&l, 2, 20 + i), 0);
+	keep = (struct retention){.keep_seconds = 3600};
+	CHECK_INT(store_retain(&l, &keep, 100, saved + 3600, &dropped), 0);
+	CHECK_INT(dropped, 0);
+	CHECK_INT(store_retain(&l, &keep, 100, saved + 3601, &dropped), 0);
+	CHECK_INT(dropped, 2);
+	CHECK_INT(l.first, 4);
+
+	/* A drop cut short after its commit point: readers skip, the lock holder removes. */
+	CHECK_INT(store_log_open(s, "cut", true, &l), 0);
+	for (int i = 0; i < 3; i++)
+		CHECK_INT(commit(&l, 2, 30 + i), 0);
+	write_text(l.dir, "dropped", "4\n");
+	CHECK_INT(store_open(root, false, &reader), 0);
+	CHECK_INT(store_log_open(reader, "cut", false, &l), 0);
+	CHECK_STR(l.error, "");
+	CHECK_INT(l.first, 4);
+	CHECK_INT(l.chunks, 1);
+	CHECK(exists(&l, 0, "manifest")); /* a reader removes nothing */
+	CHECK_INT(store_log_open(s, "cut", false, &l), 0);
+	CHECK_STR(l.error, "");
+	CHECK(!exists(&l, 0, "manifest") && !exists(&l, 2, "chunk"));
+	CHECK(exists(&l, 4, "manifest"));
+
+	/* A damaged `dropped` makes the log inconsistent; nothing is removed. */
+	write_text(l.dir, "dropped", "4 \n");
+	CHECK_INT(store_log_open(s, "cut", false, &l), 0);
+	CHECK(strstr(l.error, "/dropped: not a decimal index") != NULL);
+	CHECK_INT(store_retain(&l, &keep, 100, saved + 9999, &dropped), -EBADMSG);
+	CHECK(exists(&l, 4, "manifest"));
+	store_free(reader);
 }
 
 static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
@@ -101,6 +208,7 @@ int main(void)
 	CHECK_INT(store_log_open(s, "other", false, &l), 0);
 	CHECK(strstr(l.error, "00000000000000000004.chunk: starts at record 4, expected 2") != NULL);
 
+	check_retention(s);
 	store_free(s);
 	store_free(other);
 	nftw(root, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
