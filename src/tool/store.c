@@ -279,6 +279,7 @@ static int output_sink(void *ctx, const imalog_record *r)
 
 struct log_out {
 	uint64_t from;
+	uint64_t end; /* the store's end when it was checked: later chunks are not read */
 	int (*sink)(void *ctx, const imalog_record *r);
 	void *ctx;
 	int error;
@@ -321,7 +322,11 @@ static int emit_chunk(const struct manifest *m, const char *chunk, void *arg)
 	struct log_out *l = arg;
 	int fd, r;
 
-	if (m->first + m->count <= l->from)
+	/*
+	 * A chunk the daemon committed after the check holds records the kernel's copy has too
+	 * (it was read first): they are written from there, once.
+	 */
+	if (m->first + m->count <= l->from || m->first >= l->end)
 		return 0;
 	if ((fd = open(chunk, O_RDONLY | O_CLOEXEC)) < 0) {
 		errorf("%s: %s", chunk, strerror(errno));
@@ -378,7 +383,7 @@ int store_kernel_tail(const struct store_opts *o, int *ret_fd, uint64_t *ret_hea
 int store_walk(const struct store_opts *o, uint64_t from, bool with_kernel,
 	       int (*sink)(void *ctx, const imalog_record *r), void *ctx)
 {
-	struct log_out out = { from, sink, ctx, 0 }, *l = &out;
+	struct log_out out = { from, UINT64_MAX, sink, ctx, 0 }, *l = &out;
 	struct store_log *log = calloc(1, sizeof(*log));
 	struct store *st = NULL;
 	uint64_t head = 0;
@@ -406,6 +411,8 @@ int store_walk(const struct store_opts *o, uint64_t from, bool with_kernel,
 		       log->next, head - 1);
 		r = -EBADMSG;
 	}
+	if (r == 0)
+		l->end = log->next;
 	if (r == 0 && (r = store_for_each_chunk(log, emit_chunk, l)) == 0 && with_kernel) {
 		l->from = l->from > log->next ? l->from : log->next;
 		r = emit(l, kfd, "the kernel's list", head, IMALOG_HOST_ORDER);

@@ -611,6 +611,29 @@ if command -v strace >/dev/null; then
 	check "the chunk being committed is still there" test -e "${chunks[-1]}"
 	check "and has its manifest" test -e "${chunks[-1]%.chunk}.manifest"
 	check "store + kernel = truth" whole
+	# A commit between imalog log's check of the store and its reading of the chunks (its
+	# fifth getdents64, held 1.5 s): the records of the new chunk come once, from the
+	# kernel's list it read first, not also from the chunk.
+	appended 30
+	env "$no_lsan" strace -o /dev/null -e trace=getdents64 \
+		-e inject=getdents64:delay_enter=$((1500000 * slowdown)):when=5 \
+		"$imalog" log --store "$store" --securityfs "$ima" >"$tmp/r.log" &
+	others=($!)
+	nap "$((slowdown / 2)).$((slowdown % 2 * 5))"
+	saved_now() {
+		"$imalogd" "${conf[@]}" --store "$store" --securityfs "$ima" --once 2>"$tmp/r.err" &&
+			wait "${others[0]}"
+	}
+	check "a chunk committed while imalog log reads the store" saved_now
+	others=()
+	# The --once deletion added a snapshot_aggregate after the log's read: one record more.
+	once_each() {
+		cmp "$tmp/r.log" <(head -c "$(stat -c %s "$tmp/r.log")" "$state/truth") &&
+			[ "$(tail -c +$(($(stat -c %s "$tmp/r.log") + 1)) "$state/truth" |
+				"$imalog" show - | wc -l)" = 1 ]
+	}
+	check "  its records are written once: the log is the truth but the later aggregate" \
+		once_each
 	check "reader: the stand-in stops cleanly" standin_stop
 else
 	echo "SKIP: a reader in the middle of a commit (needs strace)"
