@@ -6,15 +6,19 @@
 #      /usr (a distribution package) and /usr/local (a local build).
 #   2. A program built against the installed files alone, through pkg-config, links and
 #      replays a real log to its known PCR value.
-#   3. `meson dist` makes a tarball that configures, builds and passes its tests (every suite
-#      but the long daemon ones, which the main run covers).
+#   3. `meson dist` makes a tarball that configures, builds and passes its tests: the fast
+#      suites (unit, golden, fuzz corpora, generator) by default, every suite but the daemon's
+#      with --full-dist (the main run covers all of them on the work tree).
 # Prints "PASS: name" / "FAIL: name" lines and exits 1 if any failed.
-#   tests/package/check-package.sh [--no-dist]
+#   tests/package/check-package.sh [--no-dist | --full-dist]
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
-dist=1
-[ "${1:-}" = --no-dist ] && dist=0
+dist=1 suites=(--suite unit --suite golden --suite fuzz --suite gen)
+case ${1:-} in
+--no-dist) dist=0 ;;
+--full-dist) suites=(--no-suite daemon) ;;
+esac
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fails=0
@@ -105,7 +109,7 @@ dist_check() {
 			"$(tail -5 "$tmp/d-setup.log" "$tmp/d-ninja.log")"
 		return
 	fi
-	if meson test -C "$tmp/build-from-dist" --no-suite daemon >"$tmp/d-test.log" 2>&1; then
+	if meson test -C "$tmp/build-from-dist" "${suites[@]}" >"$tmp/d-test.log" 2>&1; then
 		pass "dist ($(basename "$tarball"): $(awk '/^Ok:/ {print $2}' "$tmp/d-test.log") tests passed)"
 	else
 		fail dist "the tarball's tests failed:" "$(grep -E 'FAIL|TIMEOUT' "$tmp/d-test.log")"
