@@ -65,23 +65,17 @@ int store_log_acked(const struct store_log *l, uint64_t *ret, char *err, size_t 
 	return 0;
 }
 
-int store_log_ack(const struct store_log *l, const char *name, uint64_t index)
+/*
+ * Replace @path with a file holding @v and a newline, durably: written to @tmp and synced,
+ * renamed over @path, then @dir (the directory holding @path) synced.
+ */
+static int commit_number(const char *tmp, const char *path, const char *dir, uint64_t v)
 {
-	char dir[4200], tmp[4300], path[4300];
 	int fd, r = 0;
 
-	if (!store_ack_name_valid(name))
-		return -EINVAL;
-	if (index > l->next)
-		return -ERANGE;
-	snprintf(dir, sizeof(dir), "%s/acks", l->dir);
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-		return -errno;
-	snprintf(tmp, sizeof(tmp), "%s/%s.tmp", dir, name);
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
 		return -errno;
-	if (dprintf(fd, "%" PRIu64 "\n", index) < 0 || fsync(fd) < 0)
+	if (dprintf(fd, "%" PRIu64 "\n", v) < 0 || fsync(fd) < 0)
 		r = -errno;
 	if (close(fd) < 0 && r == 0)
 		r = -errno;
@@ -99,6 +93,22 @@ int store_log_ack(const struct store_log *l, const char *name, uint64_t index)
 	return r;
 }
 
+int store_log_ack(const struct store_log *l, const char *name, uint64_t index)
+{
+	char dir[4200], tmp[4300], path[4300];
+
+	if (!store_ack_name_valid(name))
+		return -EINVAL;
+	if (index > l->next)
+		return -ERANGE;
+	snprintf(dir, sizeof(dir), "%s/acks", l->dir);
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	snprintf(tmp, sizeof(tmp), "%s/%s.tmp", dir, name);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return commit_number(tmp, path, dir, index);
+}
+
 /* The manifest's saved_at ("YYYY-MM-DDTHH:MM:SSZ") as a time; false if it is not one. */
 static bool saved_time(const struct manifest *m, time_t *ret)
 {
@@ -114,28 +124,10 @@ static bool saved_time(const struct manifest *m, time_t *ret)
 static int write_dropped(const struct store_log *l, uint64_t k)
 {
 	char tmp[4200], path[4200];
-	int fd, r = 0;
 
 	snprintf(tmp, sizeof(tmp), "%s/tmp/dropped", l->dir);
 	snprintf(path, sizeof(path), "%s/dropped", l->dir);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
-		return -errno;
-	if (dprintf(fd, "%" PRIu64 "\n", k) < 0 || fsync(fd) < 0)
-		r = -errno;
-	if (close(fd) < 0 && r == 0)
-		r = -errno;
-	if (r == 0 && rename(tmp, path) < 0)
-		r = -errno;
-	if (r < 0) {
-		unlink(tmp);
-		return r;
-	}
-	if ((fd = open(l->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return -errno;
-	if (fsync(fd) < 0)
-		r = -errno;
-	close(fd);
-	return r;
+	return commit_number(tmp, path, l->dir, k);
 }
 
 /* 4.6, step 2: the manifest, then the chunk, of every chunk before @k; then the directory. */
