@@ -102,7 +102,8 @@ for s in "${scenarios[@]}"; do
 	done
 	# Libraries loaded with dlopen(), which ldd does not list (a TPM TCTI module).
 	for lib in $(scenario_field "$s" guest-lib); do
-		path=$(ldconfig -p | awk -v l="$lib" '$1 == l { print $NF; exit }')
+		# awk reads to the end: ldconfig must not die of SIGPIPE (pipefail would fail this)
+		path=$(ldconfig -p | awk -v l="$lib" '$1 == l && p == "" { p = $NF } END { print p }')
 		[ -n "$path" ] || die "scenario $s needs the library $lib, which is not installed"
 		install_program "$path" "/usr/lib/ktest/$lib"
 	done
