@@ -69,7 +69,7 @@ mark() {
 	mark_at=$(stat -c %s "$dlog")
 }
 said() {
-	tail -c +$((mark_at + 1)) "$dlog" | grep -qF -- "$1"
+	tail -c +$((mark_at + 1)) "$dlog" | grep -F -- "$1" >/dev/null	# to the end: no SIGPIPE
 }
 not_said_error() {
 	tail -c +$((mark_at + 1)) "$dlog" >"$tmp/since"
