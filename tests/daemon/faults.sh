@@ -58,28 +58,8 @@ start() {
 	mark_at=0
 }
 
-# mark: what the daemon says from now on is what said() looks at.
-mark() {
-	mark_at=$(stat -c %s "$dlog")
-}
-said() {
-	tail -c +$((mark_at + 1)) "$dlog" | grep -F -- "$1" >/dev/null	# to the end: no SIGPIPE
-}
-deleted() {
-	status_of deleted
-}
-deleted_at_least() {
-	[ "$(deleted)" -ge "$1" ]
-}
-not_said_error() {
-	tail -c +$((mark_at + 1)) "$dlog" >"$tmp/since"
-	only_normal_messages "$tmp/since"
-}
 alive() {
 	kill -0 "$daemon_pid"
-}
-appended() {
-	ctl append "$1" >/dev/null
 }
 
 # caught_up: wait until every record measured so far is saved and deleted (more than
@@ -92,23 +72,8 @@ caught_up() {
 	wait_until 30 deleted_at_least "$r"
 }
 
-# whole: store + kernel = truth and the store verifies against the simulated TPM.
-whole() {
-	same_as_truth && store_verifies >/dev/null
-}
 
-# unchanged_for SECONDS: the deleted count stays as it is for that long (several polls).
-unchanged_for() {
-	local d
-	d=$(deleted)
-	nap "$1"
-	[ "$(deleted)" = "$d" ] || { echo "deleted went from $d to $(deleted)"; return 1; }
-}
 
-# saved_all: every record measured so far is in the store.
-saved_all() {
-	[ "$(store_next "$logdir")" = "$(status_of records)" ]
-}
 one_log() {
 	local logs=("$store"/logs/*)
 	[ ${#logs[@]} = 1 ] || { echo "logs: ${logs[*]}"; return 1; }
@@ -187,10 +152,7 @@ snapshot() {
 }
 check "imalog snapshot goes through the daemon: saved and deleted now" snapshot
 check "store + kernel = truth" whole
-aggregates() {
-	"$imalog" show --format json "$state/truth" | "$here/check-aggregates.py" "$logdir"
-}
-check "manifests list the snapshot_aggregates with their deleted counts" aggregates
+check "manifests list the snapshot_aggregates with their deleted counts" manifests_list_aggregates
 check "daemon and stand-in stop cleanly" stop
 
 # ---- a full disk ----
@@ -580,7 +542,7 @@ check "kexec after a full deletion, restart: continues log $boot1" \
 	said "saving log $boot1 of boot $boot3"
 check "kexec after a full deletion, restart: one log directory" one_log
 check "kexec after a full deletion, restart: store + kernel = truth" whole
-check "kexec: manifests list the snapshot_aggregates with their deleted counts" aggregates
+check "kexec: manifests list the snapshot_aggregates with their deleted counts" manifests_list_aggregates
 check "kexec: daemon and stand-in stop cleanly" stop
 export IMALOG_BOOT_ID=$boot1
 

@@ -184,3 +184,49 @@ only_normal_messages() {
 		esac
 	done <"$1"
 }
+
+# ---- what faults.sh, staged.sh and retention.sh ask of the daemon, the store and the log ----
+# They set dlog (the daemon's log), mark_at, logdir and state (the stand-in's) as they go.
+
+# mark: what the daemon says from now on is what said() looks at.
+mark() {
+	mark_at=$(stat -c %s "$dlog")
+}
+# said TEXT: the daemon said it since the mark. Reads to the end: grep -q would leave early and
+# tail would die of SIGPIPE, which pipefail turns into a failure.
+said() {
+	tail -c +$((mark_at + 1)) "$dlog" | grep -F -- "$1" >/dev/null
+}
+not_said_error() {
+	tail -c +$((mark_at + 1)) "$dlog" >"$tmp/since"
+	only_normal_messages "$tmp/since"
+}
+appended() {
+	ctl append "$1" >/dev/null
+}
+deleted() {
+	status_of deleted
+}
+deleted_at_least() {
+	[ "$(deleted)" -ge "$1" ]
+}
+# whole: store + kernel = truth and the store verifies against the simulated TPM.
+whole() {
+	same_as_truth && store_verifies >/dev/null
+}
+# unchanged_for SECONDS: the deleted count stays as it is for that long (several polls).
+unchanged_for() {
+	local d
+	d=$(deleted)
+	nap "$1"
+	[ "$(deleted)" = "$d" ] || { echo "deleted went from $d to $(deleted)"; return 1; }
+}
+# saved_all: every record measured so far is in the store.
+saved_all() {
+	[ "$(store_next "$logdir")" = "$(status_of records)" ]
+}
+# manifests_list_aggregates: every snapshot_aggregate of the truth is at a chunk's end and listed
+# in its manifest with its deleted count (format.md 4.3).
+manifests_list_aggregates() {
+	"$imalog" show --format json "$state/truth" | "$here/check-aggregates.py" "$logdir"
+}

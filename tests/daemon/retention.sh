@@ -34,12 +34,6 @@ printf '%s\n' "save_records = 5" "save_seconds = 1" "delete_records = 50" "keep_
 	>"$conf"
 dlog=""
 
-appended() {
-	ctl append "$1" >/dev/null
-}
-deleted() {
-	status_of deleted
-}
 # caught_up: every record measured so far is saved and deleted.
 caught_up() {
 	local r
@@ -52,9 +46,6 @@ saved_everything() {
 }
 stop_all() {
 	daemon_stop && standin_stop
-}
-deleted_at_least() {
-	[ "$(deleted)" -ge "$1" ]
 }
 # A snapshot through the daemon: saved, deleted and retention applied now.
 snapshot() {

@@ -65,43 +65,12 @@ once() {
 	"$imalogd" "${conf[@]}" --store "$store" --securityfs "$ima" --once 2>>"$dlog"
 }
 
-mark() {
-	mark_at=$(stat -c %s "$dlog")
-}
-said() {
-	tail -c +$((mark_at + 1)) "$dlog" | grep -F -- "$1" >/dev/null	# to the end: no SIGPIPE
-}
-not_said_error() {
-	tail -c +$((mark_at + 1)) "$dlog" >"$tmp/since"
-	only_normal_messages "$tmp/since"
-}
-appended() {
-	ctl append "$1" >/dev/null
-}
-deleted() {
-	status_of deleted
-}
-deleted_at_least() {
-	[ "$(deleted)" -ge "$1" ]
-}
 # caught_up: every record measured so far saved and deleted but the last aggregate.
 caught_up() {
 	local r
 	r=$(status_of records)
 	wait_until 30 deleted_at_least $((r - 1)) &&
 		[ "$(status_of current)" = 1 ] && [ "$(status_of staged)" = 0 ]
-}
-whole() {
-	same_as_truth && store_verifies >/dev/null
-}
-unchanged_for() {
-	local d
-	d=$(deleted)
-	nap "$1"
-	[ "$(deleted)" = "$d" ] || { echo "deleted went from $d to $(deleted)"; return 1; }
-}
-saved_all() {
-	[ "$(store_next "$logdir")" = "$(status_of records)" ]
 }
 # htable_is N: the stand-in's duplicate-detection table holds N digests.
 htable_is() {
@@ -277,9 +246,6 @@ check "resumed: caught up" caught_up
 check "resumed: store + kernel = truth" whole
 # Every deletion above, D included after records were staged unsaved, cut the log at a chunk's
 # end, and the manifests list the snapshot_aggregates (format.md 4.3).
-aggregates() {
-	"$imalog" show --format json "$state/truth" | "$here/check-aggregates.py" "$logdir"
-}
-check "every cut at a chunk's end; manifests list the aggregates" aggregates
+check "every cut at a chunk's end; manifests list the aggregates" manifests_list_aggregates
 check "the stand-in stops cleanly" standin_stop
 finish
