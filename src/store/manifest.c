@@ -91,6 +91,25 @@ static const char *order_name(enum imalog_byte_order o)
 	return o == IMALOG_BIG_ENDIAN ? "big" : "little";
 }
 
+static void add_hex(json_object *o, const char *key, const uint8_t *bytes, size_t len)
+{
+	char hex[2 * STORE_MAX_ATTEST + 1];
+
+	imalog_hex(bytes, len, hex);
+	json_object_object_add(o, key, json_object_new_string(hex));
+}
+
+static json_object *quote_json(const struct manifest_quote *q)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "key", json_object_new_string(q->key));
+	add_hex(o, "attest", q->attest, q->attest_len);
+	add_hex(o, "signature", q->signature, q->signature_len);
+	add_hex(o, "nonce", q->nonce, q->nonce_len);
+	return o;
+}
+
 static json_object *manifest_json(const struct manifest *m)
 {
 	json_object *o = json_object_new_object(), *aggs = json_object_new_array();
@@ -118,6 +137,8 @@ static json_object *manifest_json(const struct manifest *m)
 	}
 	json_object_object_add(o, "aggregates", aggs);
 	json_object_object_add(o, "saved_at", json_object_new_string(m->saved_at));
+	if (m->quote.key[0])
+		json_object_object_add(o, "quote", quote_json(&m->quote));
 	return o;
 }
 
@@ -276,6 +297,43 @@ static int get_aggregates(struct reading *rd, struct manifest *m)
 	return 0;
 }
 
+/* A hex string of 0 to @max bytes; @min_len at least. */
+static int get_hex_var(struct reading *rd, const char *key, size_t min_len, uint8_t *out,
+		       size_t max, size_t *ret_len)
+{
+	json_object *v = member(rd, key, json_type_string);
+	size_t len = v ? (size_t)json_object_get_string_len(v) : 0;
+
+	if (!v || len % 2 || len / 2 < min_len || len / 2 > max ||
+	    imalog_unhex(json_object_get_string(v), len, out, len / 2) < 0)
+		return bad(rd, "quote: \"%s\" missing or not %zu to %zu bytes of hex", key, min_len, max);
+	*ret_len = len / 2;
+	return 0;
+}
+
+/* The optional "quote" (4.7). */
+static int get_quote(struct reading *rd, struct manifest_quote *q)
+{
+	json_object *o = member(rd, "quote", json_type_object);
+	struct reading in = { o, rd->err, rd->errlen };
+	uint8_t name[STORE_MAX_KEY_NAME];
+	size_t name_len;
+	int r;
+
+	memset(q, 0, sizeof(*q));
+	if (!o)
+		return json_object_object_get_ex(rd->root, "quote", NULL) ?
+			       bad(rd, "\"quote\" is not an object") : 0;
+	if ((r = get_hex_var(&in, "key", 4, name, sizeof(name), &name_len)) < 0 ||
+	    (r = get_hex_var(&in, "attest", 1, q->attest, sizeof(q->attest), &q->attest_len)) < 0 ||
+	    (r = get_hex_var(&in, "signature", 1, q->signature, sizeof(q->signature),
+			     &q->signature_len)) < 0 ||
+	    (r = get_hex_var(&in, "nonce", 0, q->nonce, sizeof(q->nonce), &q->nonce_len)) < 0)
+		return r;
+	imalog_hex(name, name_len, q->key);	/* lowercase, so that it names its file */
+	return 0;
+}
+
 static int parse_manifest(struct reading *rd, struct manifest *m)
 {
 	char format[32], bank[16], order[16];
@@ -304,7 +362,9 @@ static int parse_manifest(struct reading *rd, struct manifest *m)
 	m->order = order[0] == 'b' ? IMALOG_BIG_ENDIAN : IMALOG_LITTLE_ENDIAN;
 	if ((r = get_state(rd, "start", &m->start)) < 0 || (r = get_state(rd, "end", &m->end)) < 0)
 		return r;
-	return get_aggregates(rd, m);
+	if ((r = get_aggregates(rd, m)) < 0)
+		return r;
+	return get_quote(rd, &m->quote);
 }
 
 int manifest_read(const char *path, struct manifest *m, char *err, size_t errlen)

@@ -29,6 +29,20 @@ struct aggregate_ref {
 	uint64_t deleted;	/* the deleted count it claims */
 };
 
+/* A quoted cut (4.7): the TPM's quote of the state at the chunk's end, as the manifest holds it. */
+#define STORE_MAX_KEY_NAME 68	/* TPM2B_NAME of a key: a 2-byte algorithm and a digest */
+#define STORE_MAX_ATTEST 1024	/* > sizeof(TPMS_ATTEST) */
+#define STORE_MAX_SIGNATURE 1024 /* > a marshalled TPMT_SIGNATURE of an RSA-4096 key */
+#define STORE_MAX_QUALIFYING 64 /* sizeof(TPMU_HA) */
+
+struct manifest_quote {
+	char key[2 * STORE_MAX_KEY_NAME + 1];	/* the key's name, lowercase hex; "" if unquoted */
+	uint8_t attest[STORE_MAX_ATTEST];
+	uint8_t signature[STORE_MAX_SIGNATURE];
+	uint8_t nonce[STORE_MAX_QUALIFYING];
+	size_t attest_len, signature_len, nonce_len;
+};
+
 struct manifest {
 	char log_id[64];
 	char boot_id[64];
@@ -39,6 +53,7 @@ struct manifest {
 	size_t naggregates;
 	struct aggregate_ref aggregates[STORE_MAX_AGGREGATES];
 	char saved_at[32];
+	struct manifest_quote quote;	/* quote.key[0] == '\0': the chunk's end is not quoted */
 };
 
 /* One log directory, checked. */

@@ -161,6 +161,47 @@ static int remove_entry(const char *path, const struct stat *st, int type, struc
 	return remove(path);
 }
 
+/* A quoted chunk's manifest (4.7) reads back as written; a bad quote names the key. */
+static void check_quote(struct store_log *l)
+{
+	static struct manifest m;
+	char path[4200], err[512];
+	FILE *f;
+
+	CHECK_INT(commit(l, 1, 4), 0);
+	store_chunk_path(l, l->next - 1, "manifest", path, sizeof(path));
+	CHECK_INT(manifest_read(path, &m, err, sizeof(err)), 0);
+	CHECK_STR(m.quote.key, "");
+	snprintf(m.quote.key, sizeof(m.quote.key), "000b%064x", 7);
+	m.quote.attest_len = 300;
+	memset(m.quote.attest, 0xa5, m.quote.attest_len);
+	m.quote.signature_len = 72;
+	memset(m.quote.signature, 0x5a, m.quote.signature_len);
+	m.quote.nonce_len = 16;
+	memset(m.quote.nonce, 1, m.quote.nonce_len);
+	CHECK_INT(manifest_write(&m, path), 0);
+	memset(&m, 0, sizeof(m));
+	CHECK_INT(manifest_read(path, &m, err, sizeof(err)), 0);
+	CHECK(strncmp(m.quote.key, "000b", 4) == 0 && strlen(m.quote.key) == 68);
+	CHECK_INT(m.quote.attest_len, 300);
+	CHECK_INT(m.quote.attest[299], 0xa5);
+	CHECK_INT(m.quote.signature_len, 72);
+	CHECK_INT(m.quote.nonce_len, 16);
+
+	CHECK((f = fopen(path, "w")) != NULL);
+	fputs("{\"format\": \"imalog-chunk/1\", \"log_id\": \"q\", \"boot_id\": \"b\", "
+	      "\"first\": 0, \"count\": 1, \"bytes\": 1, \"sha256\": \"", f);
+	for (int i = 0; i < 64; i++)
+		fputc('0', f);
+	fputs("\", \"log_bank\": \"sha1\", \"byte_order\": \"little\", \"start\": {}, "
+	      "\"end\": {}, \"aggregates\": [], \"saved_at\": \"x\", "
+	      "\"quote\": {\"key\": \"0b\", \"attest\": \"00\", \"signature\": \"00\", "
+	      "\"nonce\": \"\"}}", f);
+	CHECK(fclose(f) == 0);
+	CHECK_INT(manifest_read(path, &m, err, sizeof(err)), -EBADMSG);
+	CHECK(strstr(err, "\"key\"") != NULL);
+}
+
 int main(void)
 {
 	struct store *s = NULL, *other = NULL;
@@ -208,6 +249,8 @@ int main(void)
 	CHECK_INT(store_log_open(s, "other", false, &l), 0);
 	CHECK(strstr(l.error, "00000000000000000004.chunk: starts at record 4, expected 2") != NULL);
 
+	CHECK_INT(store_log_open(s, "quoted", true, &l), 0);
+	check_quote(&l);
 	check_retention(s);
 	store_free(s);
 	store_free(other);
