@@ -4,7 +4,8 @@
  * or the TPM2B_PUBLIC that tpm2_createak -u writes by default (TPM 2.0 Library Part 2, 12.2.5),
  * made into a libcrypto key. A TPM2B_PUBLIC also says what the key may do: a key that signs
  * quotes must be a restricted signing key (Part 1, 25.2.5: only such a key refuses to sign data
- * that begins with TPM_GENERATED_VALUE, so only its quotes are the TPM's own).
+ * that begins with TPM_GENERATED_VALUE, so only its quotes are the TPM's own). Keys compare by
+ * their public part; a TPM2B_PUBLIC also has a TPM name, which names imalogd's key files (4.7).
  */
 #include <ctype.h>
 #include <openssl/core_names.h>
@@ -205,4 +206,37 @@ int ak_parse(const uint8_t *buf, size_t len, struct ak *ret)
 	if (len >= 1 && buf[0] == 0x30)
 		return spki(buf, len, false, ret);
 	return tpm_public(buf, len, ret);
+}
+
+bool quote_same_key(const quote *q, const quote *other)
+{
+	return q->key.pkey && other->key.pkey && EVP_PKEY_eq(q->key.pkey, other->key.pkey) == 1;
+}
+
+int quote_key_name(const uint8_t *buf, size_t len, uint8_t ret[static QUOTE_MAX_NAME],
+		   size_t *ret_len)
+{
+	TPM2B_PUBLIC pub = { 0 };
+	uint8_t area[sizeof(TPMT_PUBLIC)];
+	size_t offset = 0, area_len = 0;
+	const struct tpm_hash *h;
+	int r;
+
+	if (len > QUOTE_MAX_FILE)
+		return -E2BIG;
+	if (Tss2_MU_TPM2B_PUBLIC_Unmarshal(buf, len, &offset, &pub) != TSS2_RC_SUCCESS ||
+	    offset != len)
+		return -EBADMSG;
+	if (!(h = tpm_hash_get(pub.publicArea.nameAlg)))
+		return -EOPNOTSUPP;
+	/* Marshalled again rather than taken from @buf: the name is of the canonical bytes. */
+	if (Tss2_MU_TPMT_PUBLIC_Marshal(&pub.publicArea, area, sizeof(area), &area_len) !=
+	    TSS2_RC_SUCCESS)
+		return -EBADMSG;
+	if ((r = tpm_hash_digest(h, area, area_len, ret + 2)) < 0)
+		return r;
+	ret[0] = (uint8_t)(h->id >> 8);
+	ret[1] = (uint8_t)h->id;
+	*ret_len = 2 + (size_t)h->size;
+	return 0;
 }

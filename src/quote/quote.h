@@ -76,6 +76,22 @@ struct quote_info {
 /* After quote_verify(). */
 void quote_get_info(const quote *q, struct quote_info *ret);
 
+/*
+ * Keys. The same public key as @other's (PEM, DER and TPM2B_PUBLIC compare alike): a verifier's
+ * trusted keys are quote objects with only a key set. False while either has none.
+ */
+bool quote_same_key(const quote *q, const quote *other);
+
+#define QUOTE_MAX_NAME (2 + 64) /* a TPM2B_NAME of a key: nameAlg and its digest */
+
+/*
+ * The TPM name of the key in a TPM2B_PUBLIC (TPM 2.0 Library Part 1, 16: nameAlg, then the
+ * nameAlg digest of the marshalled public area). -EBADMSG for anything else, -EOPNOTSUPP for a
+ * nameAlg this code does not hash.
+ */
+IMALOG_MUST_CHECK int quote_key_name(const uint8_t *buf, size_t len,
+				     uint8_t ret[static QUOTE_MAX_NAME], size_t *ret_len);
+
 /* What the last failing call found; "" if none failed. */
 const char *quote_failure(const quote *q);
 

@@ -431,6 +431,51 @@ static void test_pcrfile(void)
 	free(b.p);
 }
 
+/* Keys compare by their public part whatever the file's form; names are TPM 2.0 Part 1, 16's. */
+static void test_keys(void)
+{
+	static const char *const names[][2] = {
+		{ "rsa.pub", "000baac6898c5af378d07432a7ae57d711272d12b7cf23bf0a77d6d0eb951695e246" },
+		{ "ecc.pub", "000b2d7197e8cf69c24ee904a61bf053fd7a567e76d43bc7b49b499013bbfea9dec5" },
+	};
+	quote *rsa = NULL, *rsa_pem = NULL, *ecc = NULL, *none = NULL;
+	uint8_t name[QUOTE_MAX_NAME];
+	char hex[2 * QUOTE_MAX_NAME + 1];
+	size_t len = 0;
+
+	if (quote_new(&rsa) < 0 || quote_new(&rsa_pem) < 0 || quote_new(&ecc) < 0 ||
+	    quote_new(&none) < 0)
+		exit(2);
+	CHECK_INT(set_file(rsa, quote_set_key, "rsa.pub"), 0);
+	CHECK_INT(set_file(rsa_pem, quote_set_key, "rsa.pem"), 0);
+	CHECK_INT(set_file(ecc, quote_set_key, "ecc.pub"), 0);
+	CHECK(quote_same_key(rsa, rsa_pem));
+	CHECK(quote_same_key(rsa_pem, rsa));
+	CHECK(!quote_same_key(rsa, ecc));
+	CHECK(!quote_same_key(rsa, none));
+	CHECK(!quote_same_key(none, none));
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		struct blob b = load(names[i][0]);
+
+		CHECK_INT(quote_key_name(b.p, b.len, name, &len), 0);
+		CHECK_INT((int)len, 34);
+		imalog_hex(name, len, hex);
+		CHECK_STR(hex, names[i][1]);
+		CHECK_INT(quote_key_name(b.p, b.len - 1, name, &len), -EBADMSG);
+		free(b.p);
+	}
+	{
+		struct blob b = load("rsa.pem");
+
+		CHECK_INT(quote_key_name(b.p, b.len, name, &len), -EBADMSG);
+		free(b.p);
+	}
+	quote_free(rsa);
+	quote_free(rsa_pem);
+	quote_free(ecc);
+	quote_free(none);
+}
+
 static void test_inputs(void)
 {
 	static const uint8_t nonce[65] = { 0 };
@@ -497,5 +542,6 @@ int main(int argc, char **argv)
 	test_made();
 	test_pcrfile();
 	test_inputs();
+	test_keys();
 	return check_done();
 }
