@@ -35,6 +35,10 @@ struct verify {
 	const char *checkpoint_in, *trusted_key;	/* --from-checkpoint, --trust-key */
 	const char *ack; /* --ack NAME: acknowledge the verified records in the store */
 	enum imalog_byte_order order;
+	const char **ak_paths; /* --ak: keys trusted to have made the store's quotes */
+	size_t naks;
+	const quote **trusted; /* those keys, and the live quote's */
+	size_t ntrusted;
 };
 
 /* --quote and its companions (imalog(1), QUOTES). */
@@ -251,8 +255,6 @@ static int load_quote(struct verify *v, const struct quote_args *qa)
 {
 	int r;
 
-	/* libtss2-mu writes its own notes on malformed input to stderr; ours name the file. */
-	setenv("TSS2_LOG", "all+NONE", 0);
 	if (quote_new(&v->quote) < 0)
 		return EXIT_UNUSABLE;
 	if ((r = quote_file(v->quote, qa->attest, "attestation", quote_set_attest)) < 0 ||
@@ -360,6 +362,43 @@ static json_object *failure_json(const struct vfailure *f)
 	return o;
 }
 
+/* How many of the chunks read have an end proven each way (enum vproof). */
+static void count_proofs(const struct vrun *run, uint64_t ret[VPROOF_TPM + 1])
+{
+	memset(ret, 0, (VPROOF_TPM + 1) * sizeof(*ret));
+	for (size_t i = 0; i < run->ps.n; i++)
+		if (run->ps.p[i].m)
+			ret[run->ps.p[i].proof]++;
+}
+
+/* Per chunk read: what proves its end (format.md 4.7). */
+static void proofs_json(json_object *o, const struct vrun *run)
+{
+	json_object *chunks = json_object_new_array(), *counts = json_object_new_object();
+	uint64_t n[VPROOF_TPM + 1];
+
+	for (size_t i = 0; i < run->ps.n; i++) {
+		const struct vpiece *pc = &run->ps.p[i];
+		json_object *c;
+
+		if (!pc->m)
+			continue;
+		c = json_object_new_object();
+		json_object_object_add(c, "first", json_object_new_uint64(pc->first));
+		json_object_object_add(c, "count", json_object_new_uint64(pc->count));
+		json_object_object_add(c, "proof", json_object_new_string(vproof_name(pc->proof)));
+		if (pc->proof >= VPROOF_TPM_UNTRUSTED)
+			json_object_object_add(c, "key", json_object_new_string(pc->m->quote.key));
+		json_object_array_add(chunks, c);
+	}
+	count_proofs(run, n);
+	for (int p = VPROOF_TPM; p >= VPROOF_MANIFEST; p--)
+		json_object_object_add(counts, vproof_name((enum vproof)p),
+				       json_object_new_uint64(n[p]));
+	json_object_object_add(o, "chunk_ends", chunks);
+	json_object_object_add(o, "chunk_proofs", counts);
+}
+
 static void pieces_json(const struct verify *v, const struct vrun *run, bool ok, uint64_t match,
 			const char *failure)
 {
@@ -382,6 +421,7 @@ static void pieces_json(const struct verify *v, const struct vrun *run, bool ok,
 	if (ok) {
 		json_object_object_add(o, "matched_records", json_object_new_uint64(match));
 		json_object_object_add(o, "records_after", json_object_new_uint64(res->next - match));
+		proofs_json(o, run);
 	}
 	if (res->fail.set)
 		json_object_object_add(o, "failure", failure_json(&res->fail));
@@ -439,6 +479,19 @@ static int check_pieces_end(const struct verify *v, const struct vrun *run, uint
 	return EXIT_VERIFIED;
 }
 
+static void print_proofs(const struct vrun *run)
+{
+	uint64_t n[VPROOF_TPM + 1];
+
+	count_proofs(run, n);
+	printf("chunk ends proven: %" PRIu64 " by the TPM, ", n[VPROOF_TPM]);
+	if (n[VPROOF_TPM_UNTRUSTED])
+		printf("%" PRIu64 " by a quote whose key only the store vouches for (no --ak), ",
+		       n[VPROOF_TPM_UNTRUSTED]);
+	printf("%" PRIu64 " by an aggregate, %" PRIu64 " by the manifest only\n",
+	       n[VPROOF_AGGREGATE], n[VPROOF_MANIFEST]);
+}
+
 static void print_pieces(const struct vrun *run, unsigned int threads, uint64_t match)
 {
 	const struct verifier_result *res = &run->res;
@@ -458,6 +511,7 @@ static void print_pieces(const struct vrun *run, unsigned int threads, uint64_t 
 	       run->resumed ? "after the saved state" : "from boot", run->chunks,
 	       res->aggregates, res->violations, run->seconds, threads, (int64_t)match - 1,
 	       res->next - match);
+	print_proofs(run);
 }
 
 /* --ack: the records before the saved state's boundary may leave the store (format.md 4.6). */
@@ -474,7 +528,7 @@ static int verify_pieces(struct verify *v, unsigned int threads, bool pre_5_8)
 	struct verifier_options o = {
 		.banks = v->banks, .pre_5_8 = pre_5_8, .threads = threads,
 		.expected = v->quote && !v->quote_values ? NULL : v->expected,
-		.require_pcrs = v->required,
+		.require_pcrs = v->required, .trusted = v->trusted, .ntrusted = v->ntrusted,
 	};
 	struct vrun *run = calloc(1, sizeof(*run));
 	uint64_t match = 0;
@@ -550,6 +604,37 @@ static int verify(struct verify *v, struct input *in, unsigned int threads, bool
 	return ret;
 }
 
+/* --ak, and the live quote's key: the keys whose quotes prove a chunk's end (format.md 4.7). */
+static int load_trusted(struct verify *v)
+{
+	v->trusted = calloc(v->naks + 1, sizeof(*v->trusted));
+	if (!v->trusted)
+		return -ENOMEM;
+	for (size_t i = 0; i < v->naks; i++) {
+		quote *q = NULL;
+		int r = quote_new(&q);
+
+		if (r < 0 ||
+		    (r = quote_file(q, v->ak_paths[i], "attestation key", quote_set_key)) < 0) {
+			quote_free(q);
+			return r;
+		}
+		v->trusted[v->ntrusted++] = q; /* transferred */
+	}
+	if (v->quote)
+		v->trusted[v->ntrusted++] = v->quote;
+	return 0;
+}
+
+static void free_trusted(struct verify *v)
+{
+	for (size_t i = 0; i < v->ntrusted; i++)
+		if (v->trusted[i] != v->quote)
+			quote_free((quote *)v->trusted[i]);
+	free(v->trusted);
+	free(v->ak_paths);
+}
+
 /* --piece FILE[@FIRST]: a plain log file holding records FIRST... (else after the one before). */
 static int add_piece(struct verify *v, char *arg, int argc)
 {
@@ -589,6 +674,7 @@ int cmd_verify(int argc, char **argv)
 		{ "from-checkpoint", required_argument, NULL, 'F' },
 		{ "trust-key", required_argument, NULL, 'R' },
 		{ "ack", required_argument, NULL, 'A' },
+		{ "ak", required_argument, NULL, 'a' },
 		INPUT_LONG_OPTIONS,
 		STORE_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 },
@@ -608,6 +694,8 @@ int cmd_verify(int argc, char **argv)
 
 	if (!v.expected)
 		return EXIT_UNUSABLE;
+	/* libtss2-mu writes its own notes on malformed input to stderr; ours name the file. */
+	setenv("TSS2_LOG", "all+NONE", 0);
 	while ((opt = getopt_long(argc, argv, "jb:", options, NULL)) != -1) {
 		int used = input_option(&in, opt, optarg);
 
@@ -635,6 +723,9 @@ int cmd_verify(int argc, char **argv)
 			v.state = optarg;
 		else if (opt == 'A')
 			v.ack = optarg;
+		else if (opt == 'a' &&
+			 (v.ak_paths || (v.ak_paths = calloc((size_t)argc, sizeof(*v.ak_paths)))))
+			v.ak_paths[v.naks++] = optarg;
 		else if (opt == 'C' || opt == 'Y' || opt == 'F' || opt == 'R')
 			*(opt == 'C'   ? &v.checkpoint_out
 			  : opt == 'Y' ? &v.signing_key
@@ -690,6 +781,13 @@ int cmd_verify(int argc, char **argv)
 			    "'.' nor ending in .tmp");
 		goto done;
 	}
+	if (v.naks && !v.store.store) {
+		usage_error("verify: --ak needs --store: it names the keys trusted for the quotes "
+			    "a store keeps");
+		goto done;
+	}
+	if (load_trusted(&v) < 0)
+		goto done;
 	if (!v.checkpoint_out != !v.signing_key || !v.checkpoint_in != !v.trusted_key) {
 		usage_error("verify: --checkpoint goes with --checkpoint-key, --from-checkpoint "
 			    "with --trust-key");
@@ -706,6 +804,7 @@ usage:
 	usage_error("verify: bad option or argument");
 done:
 	free(v.pieces);
+	free_trusted(&v);
 	quote_free(v.quote);
 	imalog_pcrs_free(v.expected);
 	return ret;

@@ -487,6 +487,32 @@ static int chain_piece(struct chain *c, size_t i, const struct pcr_state **cur)
 	return add_cut(c, res->next, *cur);
 }
 
+/*
+ * A chunk whose end is the cut of a snapshot_aggregate the chain checked is proven by it too,
+ * unless a quote proves it. Cuts ascend along the chain (check_aggregate()), as chunk ends do.
+ */
+static void aggregate_proofs(struct vpieces *ps)
+{
+	size_t j = 0, k = 0; /* the next aggregate: the k-th of piece j */
+
+	for (size_t i = 0; i < ps->n; i++) {
+		struct vpiece *pc = &ps->p[i];
+		uint64_t end = pc->first + pc->count;
+
+		while (j < ps->n && (k == ps->p[j].naggr || ps->p[j].aggr[k].deleted < end)) {
+			if (k == ps->p[j].naggr) {
+				j++;
+				k = 0;
+			} else {
+				k++;
+			}
+		}
+		if (pc->m && pc->proof == VPROOF_MANIFEST && j < ps->n &&
+		    ps->p[j].aggr[k].deleted == end)
+			pc->proof = VPROOF_AGGREGATE;
+	}
+}
+
 int verifier_run(struct vpieces *ps, const struct verifier_options *o, struct verifier_result *ret)
 {
 	struct chain c = {.o = o, .res = ret, .ps = ps, .boot = o->seed_boot};
@@ -509,8 +535,10 @@ int verifier_run(struct vpieces *ps, const struct verifier_options *o, struct ve
 	/* A state before any piece matches too: nothing new since the quote. */
 	for (size_t i = 0; r == 0 && i < ps->n; i++)
 		r = chain_piece(&c, i, &cur);
-	if (r == 0)
+	if (r == 0) {
 		ret->end = *cur;
+		aggregate_proofs(ps);
+	}
 	free(c.cuts);
 	free(cuts);
 	return r;

@@ -31,4 +31,15 @@ int vpiece_cut_states(struct vpiece *pc, const struct verifier_options *o,
 /* The state kept at @index inside @pc, or NULL. */
 const struct pcr_state *vpiece_cut(const struct vpiece *pc, uint64_t index);
 
+/*
+ * The quote in @pc's manifest, checked before the chunk is replayed: its key file, the
+ * signature, magic, type and qualifying data; 0, or a failure in pc->fail.
+ */
+int vquote_load(struct vpiece *pc, const struct verifier_options *o, quote **ret);
+/* The banks beyond the verified ones to replay for @q's selection (0 for no quote). */
+uint32_t vquote_banks(const quote *q, const struct manifest *m);
+/* After the replay of @pc: the quote against its end, and whose key made it; sets pc->proof. */
+int vquote_check(struct vpiece *pc, const struct verifier_options *o, quote *q,
+		 const imalog_replay *rp);
+
 #endif

@@ -339,13 +339,16 @@ static size_t want_from(const struct vwant *want, uint64_t index)
 	return lo;
 }
 
-/* Open the piece and replay it from @seed as @w says; with @w->collect, the piece's results. */
+/*
+ * Open the piece and replay it from @seed as @w says; with @w->collect, the piece's results,
+ * and for a quoted chunk its quote (checked with @q, in @q's banks too).
+ */
 static int walk_piece(struct walk *w, const struct verifier_options *o,
-		      const struct pcr_state *seed)
+		      const struct pcr_state *seed, quote *q)
 {
 	struct vpiece *pc = w->pc;
 	struct imalog_replay_options ro = {
-		.banks = o->banks,
+		.banks = o->banks | (q ? vquote_banks(q, pc->m) : 0),
 		.pre_5_8 = o->pre_5_8,
 		.threads = 1,
 		.expected = w->collect ? o->expected : NULL,
@@ -364,7 +367,7 @@ static int walk_piece(struct walk *w, const struct verifier_options *o,
 		return fd;
 	}
 	w->k = want_from(w->want, pc->first);
-	if ((r = imalog_replay_new(&ro, &rp)) < 0 || (r = vstate_seed(seed, o->banks, rp)) < 0 ||
+	if ((r = imalog_replay_new(&ro, &rp)) < 0 || (r = vstate_seed(seed, ro.banks, rp)) < 0 ||
 	    (r = imalog_reader_new(fd, &rdo, &rd)) < 0) {
 		vfail(w->fail, pc->first, NO_OFFSET, pc->path, "%s", strerror(-r));
 		goto done;
@@ -377,6 +380,8 @@ static int walk_piece(struct walk *w, const struct verifier_options *o,
 		pc->matched = imalog_replay_match(rp, &pc->match) == 1;
 		if (r == 0 && pc->m)
 			check_claims(pc, fd, o->banks);
+		if (q && !w->fail->set && (r = vquote_check(pc, o, q, rp)) == -ENOMEM)
+			goto done;
 	}
 	r = w->fail->set ? -EBADMSG : r;
 done:
@@ -397,8 +402,15 @@ int vpiece_check(struct vpiece *pc, const struct verifier_options *o, const stru
 		.collect = true,
 		.fail = &pc->fail,
 	};
+	quote *q = NULL;
+	int r;
 
-	return walk_piece(&w, o, seed);
+	/* The signature before a record is read: a chunk whose quote is forged fails at once. */
+	if (pc->m && pc->m->quote.key[0] && (r = vquote_load(pc, o, &q)) < 0)
+		return r;
+	r = walk_piece(&w, o, seed, q);
+	quote_free(q);
+	return r;
 }
 
 int vpiece_cut_states(struct vpiece *pc, const struct verifier_options *o,
@@ -412,7 +424,7 @@ int vpiece_cut_states(struct vpiece *pc, const struct verifier_options *o,
 		.fail = ret_fail,
 		.stop = want->n ? want->at[want->n - 1] : 0,
 	};
-	int r = want->n ? walk_piece(&w, o, seed) : 0;
+	int r = want->n ? walk_piece(&w, o, seed, NULL) : 0;
 
 	if (pc->ncuts > 1)
 		qsort(pc->cuts, pc->ncuts, sizeof(*pc->cuts), cut_cmp);

@@ -33,9 +33,11 @@ static int resolve_log(struct vrun *v)
 	store_free(st);
 	if (r == 0 && (!v->used_log_id[0] || strchr(v->used_log_id, '/')))
 		r = -EINVAL;
-	if (r == 0)
+	if (r == 0) {
 		snprintf(v->log_dir, sizeof(v->log_dir), "%.3000s/logs/%s", v->store_root,
 			 v->used_log_id);
+		snprintf(v->keys_dir, sizeof(v->keys_dir), "%.3000s/keys", v->store_root);
+	}
 	return r;
 }
 
@@ -179,8 +181,10 @@ int vrun_verify(struct vrun *v, struct verifier_options *o)
 		      strerror(-r));
 		return r;
 	}
-	if (v->store_root)
+	if (v->store_root) {
 		o->log_id = v->used_log_id;
+		o->keys_dir = v->keys_dir;
+	}
 	if (v->state_path && v->store_root)
 		load_state(v, o);
 	if (!v->resumed && v->checkpoint_in && v->store_root && (r = load_checkpoint(v, o)) < 0)

@@ -22,6 +22,7 @@ struct vrun {
 	const char *state_path;			  /* the state file, or NULL */
 	const char *checkpoint_in, *trusted_key;  /* start from another verifier's checkpoint */
 	const char *checkpoint_out, *signing_key; /* write a signed checkpoint */
+	char keys_dir[4096];			  /* the store's keys of quoted chunks (4.7) */
 	/* What happened. */
 	char log_dir[4096], used_log_id[64];
 	bool resumed; /* from the saved state or the checkpoint */

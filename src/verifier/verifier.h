@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "imalog.h"
+#include "quote.h"
 #include "store.h"
 
 /* The first thing that does not verify, in log order. */
@@ -39,6 +40,17 @@ struct vcut {
 	struct pcr_state state;
 };
 
+/* What proves a chunk's end (format.md 4.7), weakest first. */
+enum vproof {
+	VPROOF_MANIFEST,      /* nothing but its manifest's claim */
+	VPROOF_AGGREGATE,     /* a snapshot_aggregate checked by the chain cuts there */
+	VPROOF_TPM_UNTRUSTED, /* a quote that verifies, by a key only the store vouches for */
+	VPROOF_TPM,	      /* a quote that verifies, by a trusted key */
+};
+
+/* "manifest", "aggregate", "tpm-untrusted-key", "tpm". */
+const char *vproof_name(enum vproof p);
+
 /* One piece of the log; @m is NULL for a plain file or the kernel's list. */
 struct vpiece {
 	char path[4096];
@@ -59,6 +71,7 @@ struct vpiece {
 	struct vboot *boot; /* the boot_aggregate records it holds, in order */
 	size_t ncuts;
 	struct vcut *cuts; /* states at cuts strictly inside it, ascending */
+	enum vproof proof; /* of its end, once the chain verified (pieces with a manifest) */
 	struct vfailure fail;
 };
 
@@ -82,6 +95,10 @@ struct verifier_options {
 	uint64_t seed_index;
 	struct pcr_state seed;
 	struct vboot seed_boot; /* the last boot_aggregate record before @seed_index, if known */
+	/* Quoted chunks (format.md 4.7): where the store keeps its keys, and the keys trusted. */
+	const char *keys_dir;
+	const quote *const *trusted;
+	size_t ntrusted;
 };
 
 struct verifier_result {
