@@ -483,6 +483,8 @@ static void print_proofs(const struct vrun *run)
 {
 	uint64_t n[VPROOF_TPM + 1];
 
+	if (!run->store_root)
+		return; /* plain pieces have no manifest: nothing claims their ends */
 	count_proofs(run, n);
 	printf("chunk ends proven: %" PRIu64 " by the TPM, ", n[VPROOF_TPM]);
 	if (n[VPROOF_TPM_UNTRUSTED])
