@@ -201,6 +201,17 @@ cp ak2.pub "e-name/keys/$(cat ak.hex).pub"
 verify e-name --store e-name --piece tail --pcrs pcrs --ak ak.pub
 expect e-name 1 - "$(chunk_name 0).chunk: verification failed at record 19: records 0..19: quoted by key $(cat ak.hex), but e-name/keys/$(cat ak.hex).pub is the key named $(cat ak2.hex)"
 
+rm -rf e-nokey
+cp -a all e-nokey
+rm "e-nokey/keys/$(cat ak.hex).pub"
+verify e-nokey --store e-nokey --piece tail --pcrs pcrs --ak ak.pub
+expect e-nokey 1 - "$(chunk_name 0).chunk: verification failed at record 19: records 0..19: quoted by key $(cat ak.hex), whose file e-nokey/keys/$(cat ak.hex).pub cannot be read"
+# A trusted key that is not a key is unusable (2), as is --ak without a store.
+verify e-ak "${store[@]}" --ak pcrs
+expect e-ak 2 - "pcrs: attestation key: neither a PEM or DER public key nor a TPM2B_PUBLIC"
+verify e-usage --piece tail@0 --pcrs pcrs --ak ak.pub
+expect e-usage 2 - "--ak needs --store"
+
 # (f) chunks 1, 3 and 5 without a quote: the aggregate after chunks 1 and 3 proves their ends;
 # without the kernel's list, nothing but its manifest proves chunk 5's.
 new_store f 1:none:ak 3:none:ak 5:none:ak
