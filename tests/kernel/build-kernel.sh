@@ -3,8 +3,9 @@
 # Build the bzImage for the QEMU tests from Debian's linux-source-6.12: tinyconfig plus config
 # fragments, with --patched also the series in $top/kernel/series. The build lives in
 # $top/.cache/kernel/build-KEY, KEY hashing everything that goes into it; a finished build with
-# the same key is reused. The source tree is removed after a successful build. Progress goes
-# to stderr; the only line on stdout is the bzImage path.
+# the same key is reused. The tree of the last unpatched build is kept in .cache/kernel/tree,
+# and a patched build starts from a copy of it. Progress goes to stderr; the only line on stdout
+# is the bzImage path.
 #
 #   build-kernel.sh [--patched] [--set NAME]...
 #
@@ -84,6 +85,12 @@ key_input()
 	done
 }
 
+# What an unpatched tree must share with a build to be its start: source, compiler, steps.
+base_key()
+{
+	key_input | grep -E '^(tarball|package|compiler|steps) '
+}
+
 # Every option a fragment sets must be in the final .config: tinyconfig dependencies drop
 # options silently (IMA vanishes without MULTIUSER). Later fragments override earlier ones.
 check_config()
@@ -119,12 +126,20 @@ build()
 	rm -rf "$work"
 	mkdir -p "$work"
 	key_input >"$work/key-input"
-	note "unpacking $tarball"
-	tar -C "$work" -xf "$tarball"
-	src=$(find "$work" -mindepth 1 -maxdepth 1 -type d -name 'linux-source-*' | head -n1)
-	[ -n "$src" ] || die "$tarball holds no linux-source-* directory"
-	mv "$src" "$work/linux"
 	src=$work/linux
+	if [ ${#patches[@]} -gt 0 ] && [ -e "$tree/done" ] && cmp -s "$tree/base-key" <(base_key); then
+		# kbuild then recompiles only the files the patches and the config fragments
+		# change: about a minute instead of 13 on two cores with a cold compiler cache.
+		note "starting from the unpatched tree of an earlier build"
+		cp -a --reflink=auto "$tree/linux" "$src"
+	else
+		note "unpacking $tarball"
+		tar -C "$work" -xf "$tarball"
+		local unpacked
+		unpacked=$(find "$work" -mindepth 1 -maxdepth 1 -type d -name 'linux-source-*' | head -n1)
+		[ -n "$unpacked" ] || die "$tarball holds no linux-source-* directory"
+		mv "$unpacked" "$src"
+	fi
 	for p in ${patches[@]+"${patches[@]}"}; do
 		note "applying ${p##*/}"
 		patch -d "$src" -p1 -F0 -N --batch -s <"$p" >&2 || die "patch ${p##*/} does not apply"
@@ -151,9 +166,17 @@ build()
 	cp "$src/.config" "$work/config"
 	cp "$src/System.map" "$src/vmlinux" "$work/"
 	make -C "$src" -s kernelrelease >"$work/release"
-	# No build reuses a tree (a new key starts from a fresh unpack), and 1.8 GB of tree would
-	# weigh on every cache of .cache/: only the kernel, its config and symbols are kept.
-	rm -rf "$src"
+	# Of the trees (1.8 GB each) only the last unpatched one is kept, as the start of patched
+	# builds from the same source; of a build only the kernel, its config and symbols.
+	if [ ${#patches[@]} -eq 0 ]; then
+		rm -rf "$tree"
+		mkdir -p "$tree"
+		mv "$src" "$tree/linux"
+		base_key >"$tree/base-key"
+		touch "$tree/done"
+	else
+		rm -rf "$src"
+	fi
 	touch "$work/done"
 }
 
@@ -173,6 +196,7 @@ exec 9>"$cache/kernel/lock"
 flock 9
 key=$(key_input | sha256sum | cut -c1-16)
 work=$cache/kernel/build-$key
+tree=$cache/kernel/tree
 start=$SECONDS
 if [ -e "$work/done" ] && [ -e "$work/bzImage" ]; then
 	note "reusing $work"
