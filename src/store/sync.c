@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "pcrcheck.h"
 #include "sync.h"
 
 void sync_config_defaults(struct sync_config *c)
@@ -17,6 +18,7 @@ void sync_config_defaults(struct sync_config *c)
 	memset(c, 0, sizeof(*c));
 	snprintf(c->store_dir, sizeof(c->store_dir), "%s", STORE_DEFAULT);
 	snprintf(c->ima_dir, sizeof(c->ima_dir), "%s", KERNEL_IMA_DIR);
+	snprintf(c->tpm_dir, sizeof(c->tpm_dir), "%s", TPM_DEFAULT_DIR);
 	c->banks = 1u << IMALOG_SHA1 | 1u << IMALOG_SHA256;
 	c->delete_records = 100000;
 	c->save_records = 1000;
@@ -450,6 +452,8 @@ int sync_cycle(struct sync *s, bool force)
 		r = cycle(s, true, false);	/* the read showed that a deletion is due */
 	if (r == 0)
 		r = retain(s);
+	if (r == 0 && s->loss[0])
+		snprintf(s->error, sizeof(s->error), "%s", s->loss);	/* saving goes on */
 	if (r == 0 && force)
 		s->stats.snapshots++;
 	return r;
@@ -585,6 +589,21 @@ static bool continues(struct sync *s, uint64_t head, size_t len)
 	return s->pending_len > 0 || (head > 0 && head == s->log.next);
 }
 
+/*
+ * The records this store has not saved, replayed from its end, must reach the TPM's PCRs: if
+ * they cannot, records measured before them were lost (a kexec that did not carry them).
+ * Saving goes on, the kernel's records are real, but the loss stays reported.
+ */
+static int check_pcrs(struct sync *s, size_t len)
+{
+	if (s->head > s->log.next || s->pending_len > len ||
+	    pcr_check_reach(s->cfg.tpm_dir, &s->log.end, s->cfg.banks, s->log.order,
+			    s->buf + s->pending_len, len - s->pending_len, s->log.next, s->loss,
+			    sizeof(s->loss)) == 0)
+		return 0;
+	return fail(s, 0, "log %s: %s", s->log.id, s->loss);
+}
+
 /* This boot's log: the one that lists it, or the newest if the kernel continues it, or new. */
 static int choose_log(struct sync *s)
 {
@@ -611,11 +630,11 @@ static int choose_log(struct sync *s)
 			return 0;
 		head = kernel_head(s, counter, len);
 		if (store_log_has_boot(&s->log, s->boot_id) && matches_from(s, head, len))
-			return 0;
+			return check_pcrs(s, len);
 		if (continues(s, head, len))
-			return store_log_add_boot(&s->log, s->boot_id);
+			return (r = store_log_add_boot(&s->log, s->boot_id)) < 0 ? r : check_pcrs(s, len);
 	}
-	return new_log(s, counter);
+	return (r = new_log(s, counter)) < 0 ? r : check_pcrs(s, len);
 }
 
 int sync_start(const struct sync_config *cfg, struct sync **ret)

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Does the kernel's list account for the TPM's PCRs? A kexec that carried nothing, or lost the
+ * records measured after the image was loaded, leaves PCRs no prefix of the list replays to.
+ */
+#ifndef IMALOG_PCRCHECK_H
+#define IMALOG_PCRCHECK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.h"
+
+#define TPM_DEFAULT_DIR "/sys/class/tpm/tpm0"
+
+/*
+ * Replay @len bytes of records (absolute indexes from @first) from @start in the banks of
+ * @banks the TPM at @tpm_dir has, and look for a prefix whose replay gives the TPM's value of
+ * every PCR the records extend: the kernel appends a record before it extends the PCR, so the
+ * PCRs may lag the list. 0 if one does or there is no TPM to ask (no pcr-<alg> directory);
+ * -EBADMSG with @err naming the PCR, the bank and the record before which records were lost.
+ */
+int pcr_check_reach(const char *tpm_dir, const struct pcr_state *start, uint32_t banks,
+		    enum imalog_byte_order order, const uint8_t *buf, size_t len, uint64_t first,
+		    char *err, size_t err_size);
+
+#endif
