@@ -122,10 +122,14 @@ static void note_aggregate(struct manifest *m, const imalog_record *r, uint64_t 
 	imalog_aggregate_free(a);
 }
 
-/* Replay @n new records from the log's end state into @m's end state, noting aggregates. */
+/*
+ * Replay @n new records from the log's end state into @m's end state, noting aggregates. A log
+ * keeps the banks it was saved in: a chunk starts where the one before it ended, also when
+ * imalog snapshot saves it with the default banks while no daemon runs.
+ */
 static int describe(struct sync *s, const uint8_t *p, size_t len, struct manifest *m)
 {
-	struct imalog_replay_options o = { .banks = s->cfg.banks, .threads = 1 };
+	struct imalog_replay_options o = { .banks = s->cfg.banks | s->log.end.banks, .threads = 1 };
 	struct imalog_format f = { IMALOG_INPUT_BINARY, IMALOG_SHA1, s->log.order };
 	imalog_record *r = imalog_record_new();
 	imalog_replay *rp = NULL;
@@ -148,7 +152,7 @@ static int describe(struct sync *s, const uint8_t *p, size_t len, struct manifes
 	}
 	if (ret == 0) {
 		m->start = s->log.end;
-		pcr_state_from_replay(&m->end, rp, s->cfg.banks);
+		pcr_state_from_replay(&m->end, rp, o.banks);
 	}
 	imalog_replay_free(rp);
 	imalog_record_free(r);
