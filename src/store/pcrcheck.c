@@ -110,11 +110,27 @@ static void name_mismatch(const imalog_replay *rp, const imalog_pcrs *tpm, uint3
 		 "not carry them?)", boot);
 }
 
-int pcr_check_reach(const char *tpm_dir, const struct pcr_state *start, uint32_t banks,
+int pcr_check_load(const char *tpm_dir, imalog_pcrs **ret)
+{
+	imalog_pcrs *p = imalog_pcrs_new();
+	int r;
+
+	*ret = NULL;
+	if (!p)
+		return -ENOMEM;
+	r = imalog_pcrs_load_sysfs(p, tpm_dir);
+	if (r < 0) {
+		imalog_pcrs_free(p);
+		return r == -ENOENT ? 0 : r;
+	}
+	*ret = p;
+	return 0;
+}
+
+int pcr_check_reach(const imalog_pcrs *tpm, const struct pcr_state *start, uint32_t banks,
 		    enum imalog_byte_order order, const uint8_t *buf, size_t len, uint64_t first,
 		    char *err, size_t err_size)
 {
-	imalog_pcrs *tpm = imalog_pcrs_new();
 	struct imalog_replay_options o = { .threads = 1, .expected = tpm };
 	struct imalog_reader_options ro = {
 		.format = { IMALOG_INPUT_BINARY, IMALOG_SHA1, order },
@@ -125,13 +141,8 @@ int pcr_check_reach(const char *tpm_dir, const struct pcr_state *start, uint32_t
 	uint64_t boot = first, prefix = 0;
 	int fd = -1, r;
 
-	if (!tpm)
-		return -ENOMEM;
-	if (imalog_pcrs_load_sysfs(tpm, tpm_dir) < 0 || len == 0 ||
-	    !(o.banks = common_banks(tpm, start, banks))) {
-		imalog_pcrs_free(tpm);
+	if (!tpm || len == 0 || !(o.banks = common_banks(tpm, start, banks)))
 		return 0;	/* no TPM to ask, or nothing to replay */
-	}
 	if ((r = imalog_replay_new(&o, &rp)) == 0 && (r = seed(rp, start, o.banks)) == 0 &&
 	    (r = fd = memory_file(buf, len)) >= 0 && (r = imalog_reader_new(fd, &ro, &rd)) == 0 &&
 	    (r = replay_all(rp, rd, first, &boot)) == 0 && !imalog_replay_match(rp, &prefix)) {
@@ -139,12 +150,11 @@ int pcr_check_reach(const char *tpm_dir, const struct pcr_state *start, uint32_t
 		r = -EBADMSG;
 	} else if (r < 0) {
 		snprintf(err, err_size, "replaying the kernel's records from %" PRIu64
-			 " against the TPM's PCRs in %s: %s", first, tpm_dir, strerror(-r));
+			 " against the TPM's PCRs: %s", first, strerror(-r));
 	}
 	imalog_reader_free(rd);
 	if (fd >= 0)
 		close(fd);
 	imalog_replay_free(rp);
-	imalog_pcrs_free(tpm);
 	return r;
 }

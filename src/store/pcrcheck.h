@@ -14,13 +14,20 @@
 #define TPM_DEFAULT_DIR "/sys/class/tpm/tpm0"
 
 /*
+ * The TPM's PCRs from @tpm_dir (pcr-<alg>/<n>), or *ret NULL when it has none. Read them before
+ * the list: the kernel appends a record before it extends the PCR, so PCRs read first lag the
+ * list, never lead it (a file measured after the list was read, such as a chunk of the store
+ * on a measured file system, would otherwise look lost).
+ */
+int pcr_check_load(const char *tpm_dir, imalog_pcrs **ret);
+
+/*
  * Replay @len bytes of records (absolute indexes from @first) from @start in the banks of
- * @banks the TPM at @tpm_dir has, and look for a prefix whose replay gives the TPM's value of
- * every PCR the records extend: the kernel appends a record before it extends the PCR, so the
- * PCRs may lag the list. 0 if one does or there is no TPM to ask (no pcr-<alg> directory);
+ * @banks the TPM has, and look for a prefix whose replay gives @tpm's value of every PCR the
+ * records extend. 0 if one does or there is nothing to check (@tpm NULL, no common bank);
  * -EBADMSG with @err naming the PCR, the bank and the record before which records were lost.
  */
-int pcr_check_reach(const char *tpm_dir, const struct pcr_state *start, uint32_t banks,
+int pcr_check_reach(const imalog_pcrs *tpm, const struct pcr_state *start, uint32_t banks,
 		    enum imalog_byte_order order, const uint8_t *buf, size_t len, uint64_t first,
 		    char *err, size_t err_size);
 

@@ -601,7 +601,7 @@ static bool continues(struct sync *s, uint64_t head, size_t len)
 static int check_pcrs(struct sync *s, size_t len)
 {
 	if (s->head > s->log.next || s->pending_len > len ||
-	    pcr_check_reach(s->cfg.tpm_dir, &s->log.end, s->cfg.banks, s->log.order,
+	    pcr_check_reach(s->tpm, &s->log.end, s->cfg.banks, s->log.order,
 			    s->buf + s->pending_len, len - s->pending_len, s->log.next, s->loss,
 			    sizeof(s->loss)) == 0)
 		return 0;
@@ -616,6 +616,9 @@ static int choose_log(struct sync *s)
 	size_t len = 0;
 	int r;
 
+	if ((r = pcr_check_load(s->cfg.tpm_dir, &s->tpm)) < 0)
+		fail(s, 0, "reading the TPM's PCRs in %s: %s; the list is not checked against them",
+		     s->cfg.tpm_dir, strerror(-r));
 	if ((r = kernel_acquire(&s->kernel, false)) < 0 ||
 	    (r = kernel_read_lists(&s->kernel, &s->buf, &s->buf_cap, &len, &s->staged_len)) < 0 ||
 	    (r = kernel_deleted(&s->kernel, &counter)) < 0)
@@ -662,6 +665,8 @@ int sync_start(const struct sync_config *cfg, struct sync **ret)
 		r = fail(s, r, "reading the boot id: %s", strerror(-r));
 	else
 		r = choose_log(s);
+	imalog_pcrs_free(s->tpm);	/* only the start-up check uses them */
+	s->tpm = NULL;
 	*ret = s;	/* also on failure: s->error says why */
 	return r;
 }

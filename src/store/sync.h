@@ -58,6 +58,7 @@ struct sync {
 	uint64_t unsaved_since;		/* monotonic seconds when unsaved records were first seen */
 	struct sync_stats stats;
 	char error[600];		/* the last error, "" after a clean cycle */
+	imalog_pcrs *tpm;		/* the TPM's PCRs at start-up, read before the list */
 	char loss[600];			/* records lost before this start (PCR check): stays reported */
 };
 
