@@ -115,6 +115,8 @@ static int set_option(struct options *o, const char *key, const char *v)
 		return snprintf(o->sync.store_dir, sizeof(o->sync.store_dir), "%s", v) < 0;
 	if (!strcmp(key, "securityfs"))
 		return snprintf(o->sync.ima_dir, sizeof(o->sync.ima_dir), "%s", v) < 0;
+	if (!strcmp(key, "tpm"))
+		return snprintf(o->sync.tpm_dir, sizeof(o->sync.tpm_dir), "%s", v) < 0;
 	if (!strcmp(key, "banks")) {
 		uint32_t banks = 0;
 		char *copy = strdup(v), *save = NULL;
@@ -343,7 +345,7 @@ static int run(const struct options *o)
 static void usage(FILE *f)
 {
 	fputs("Usage: imalogd [--config FILE] [--store DIR] [--securityfs DIR]\n"
-	      "               [--delete-records N] [--poll-seconds N] [--once]\n"
+	      "               [--tpm DIR] [--delete-records N] [--poll-seconds N] [--once]\n"
       "--once: one cycle that saves (and, if the kernel can, deletes) everything now.\n"
 	      "Saves every IMA measurement record before the kernel deletes it. See imalogd(8).\n",
 	      f);
@@ -355,6 +357,7 @@ int main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "store", required_argument, NULL, 's' },
 		{ "securityfs", required_argument, NULL, 'k' },
+		{ "tpm", required_argument, NULL, 't' },
 		{ "delete-records", required_argument, NULL, 'd' },
 		{ "poll-seconds", required_argument, NULL, 'p' },
 		{ "once", no_argument, NULL, '1' },
@@ -375,6 +378,7 @@ int main(int argc, char **argv)
 		return 2;
 	while ((opt = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
 		static const char *const keys[] = { ['s'] = "store", ['k'] = "securityfs",
+						    ['t'] = "tpm",
 						    ['d'] = "delete_records", ['p'] = "poll_seconds" };
 
 		if (opt == 'c')

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "pcrcheck.h"
 #include "sync.h"
 
 void sync_config_defaults(struct sync_config *c)
@@ -17,6 +18,7 @@ void sync_config_defaults(struct sync_config *c)
 	memset(c, 0, sizeof(*c));
 	snprintf(c->store_dir, sizeof(c->store_dir), "%s", STORE_DEFAULT);
 	snprintf(c->ima_dir, sizeof(c->ima_dir), "%s", KERNEL_IMA_DIR);
+	snprintf(c->tpm_dir, sizeof(c->tpm_dir), "%s", TPM_DEFAULT_DIR);
 	c->banks = 1u << IMALOG_SHA1 | 1u << IMALOG_SHA256;
 	c->delete_records = 100000;
 	c->save_records = 1000;
@@ -120,10 +122,14 @@ static void note_aggregate(struct manifest *m, const imalog_record *r, uint64_t 
 	imalog_aggregate_free(a);
 }
 
-/* Replay @n new records from the log's end state into @m's end state, noting aggregates. */
+/*
+ * Replay @n new records from the log's end state into @m's end state, noting aggregates. A log
+ * keeps the banks it was saved in: a chunk starts where the one before it ended, also when
+ * imalog snapshot saves it with the default banks while no daemon runs.
+ */
 static int describe(struct sync *s, const uint8_t *p, size_t len, struct manifest *m)
 {
-	struct imalog_replay_options o = { .banks = s->cfg.banks, .threads = 1 };
+	struct imalog_replay_options o = { .banks = s->cfg.banks | s->log.end.banks, .threads = 1 };
 	struct imalog_format f = { IMALOG_INPUT_BINARY, IMALOG_SHA1, s->log.order };
 	imalog_record *r = imalog_record_new();
 	imalog_replay *rp = NULL;
@@ -146,7 +152,7 @@ static int describe(struct sync *s, const uint8_t *p, size_t len, struct manifes
 	}
 	if (ret == 0) {
 		m->start = s->log.end;
-		pcr_state_from_replay(&m->end, rp, s->cfg.banks);
+		pcr_state_from_replay(&m->end, rp, o.banks);
 	}
 	imalog_replay_free(rp);
 	imalog_record_free(r);
@@ -450,6 +456,8 @@ int sync_cycle(struct sync *s, bool force)
 		r = cycle(s, true, false);	/* the read showed that a deletion is due */
 	if (r == 0)
 		r = retain(s);
+	if (r == 0 && s->loss[0])
+		snprintf(s->error, sizeof(s->error), "%s", s->loss);	/* saving goes on */
 	if (r == 0 && force)
 		s->stats.snapshots++;
 	return r;
@@ -585,6 +593,21 @@ static bool continues(struct sync *s, uint64_t head, size_t len)
 	return s->pending_len > 0 || (head > 0 && head == s->log.next);
 }
 
+/*
+ * The records this store has not saved, replayed from its end, must reach the TPM's PCRs: if
+ * they cannot, records measured before them were lost (a kexec that did not carry them).
+ * Saving goes on, the kernel's records are real, but the loss stays reported.
+ */
+static int check_pcrs(struct sync *s, size_t len)
+{
+	if (s->head > s->log.next || s->pending_len > len ||
+	    pcr_check_reach(s->tpm, &s->log.end, s->cfg.banks, s->log.order,
+			    s->buf + s->pending_len, len - s->pending_len, s->log.next, s->loss,
+			    sizeof(s->loss)) == 0)
+		return 0;
+	return fail(s, 0, "log %s: %s", s->log.id, s->loss);
+}
+
 /* This boot's log: the one that lists it, or the newest if the kernel continues it, or new. */
 static int choose_log(struct sync *s)
 {
@@ -593,6 +616,9 @@ static int choose_log(struct sync *s)
 	size_t len = 0;
 	int r;
 
+	if ((r = pcr_check_load(s->cfg.tpm_dir, &s->tpm)) < 0)
+		fail(s, 0, "reading the TPM's PCRs in %s: %s; the list is not checked against them",
+		     s->cfg.tpm_dir, strerror(-r));
 	if ((r = kernel_acquire(&s->kernel, false)) < 0 ||
 	    (r = kernel_read_lists(&s->kernel, &s->buf, &s->buf_cap, &len, &s->staged_len)) < 0 ||
 	    (r = kernel_deleted(&s->kernel, &counter)) < 0)
@@ -610,12 +636,16 @@ static int choose_log(struct sync *s)
 		if (s->log.error[0])
 			return 0;
 		head = kernel_head(s, counter, len);
+		/*
+		 * A restart in the same boot: checked when the boot began. Records lost then are
+		 * in the store's replay now, and no index after them would name the loss.
+		 */
 		if (store_log_has_boot(&s->log, s->boot_id) && matches_from(s, head, len))
 			return 0;
 		if (continues(s, head, len))
-			return store_log_add_boot(&s->log, s->boot_id);
+			return (r = store_log_add_boot(&s->log, s->boot_id)) < 0 ? r : check_pcrs(s, len);
 	}
-	return new_log(s, counter);
+	return (r = new_log(s, counter)) < 0 ? r : check_pcrs(s, len);
 }
 
 int sync_start(const struct sync_config *cfg, struct sync **ret)
@@ -639,6 +669,8 @@ int sync_start(const struct sync_config *cfg, struct sync **ret)
 		r = fail(s, r, "reading the boot id: %s", strerror(-r));
 	else
 		r = choose_log(s);
+	imalog_pcrs_free(s->tpm);	/* only the start-up check uses them */
+	s->tpm = NULL;
 	*ret = s;	/* also on failure: s->error says why */
 	return r;
 }

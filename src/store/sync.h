@@ -23,6 +23,7 @@ enum sync_delete { SYNC_DELETE_AUTO, SYNC_DELETE_COUNT, SYNC_DELETE_STAGED };
 struct sync_config {
 	char store_dir[4096];
 	char ima_dir[4096];
+	char tpm_dir[4096];		/* pcr-<alg>/<n> files to check the kernel's list against */
 	uint32_t banks;			/* banks replayed into manifests */
 	uint64_t delete_records;	/* delete once the kernel holds this many records (0: never) */
 	uint64_t delete_bytes;		/* ... or this many bytes (0: no byte limit) */
@@ -57,6 +58,8 @@ struct sync {
 	uint64_t unsaved_since;		/* monotonic seconds when unsaved records were first seen */
 	struct sync_stats stats;
 	char error[600];		/* the last error, "" after a clean cycle */
+	imalog_pcrs *tpm;		/* the TPM's PCRs at start-up, read before the list */
+	char loss[600];			/* records lost before this start (PCR check): stays reported */
 };
 
 void sync_config_defaults(struct sync_config *c);

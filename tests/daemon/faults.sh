@@ -409,6 +409,13 @@ log_refuses() {
 			"$tmp/log.err"
 }
 check "imalog log fails, naming records $gap_from..$gap_to" log_refuses
+verify_refuses() {
+	! "$imalog" verify --store "$store" --securityfs "$ima" --pcrs <(ctl pcrs) \
+		>"$tmp/verify.err" 2>&1 &&
+		cat "$tmp/verify.err" &&
+		grep -qF "records $gap_from..$gap_to are missing" "$tmp/verify.err"
+}
+check "imalog verify --store fails, naming records $gap_from..$gap_to" verify_refuses
 status_names_gap() {
 	"$imalog" status --store "$store" --securityfs "$ima" | grep -F "$gap"
 }

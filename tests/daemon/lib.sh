@@ -230,3 +230,18 @@ saved_all() {
 manifests_list_aggregates() {
 	"$imalog" show --format json "$state/truth" | "$here/check-aggregates.py" "$logdir"
 }
+
+# fake_tpm DIR: a directory laid out like /sys/class/tpm/tpm0 (pcr-<alg>/<n>, 24 PCRs of sha1
+# and sha256, zero unless named) from "PCR ALG HEX" lines on stdin (what imalog replay prints).
+fake_tpm() {
+	local dir=$1 alg n pcr hex
+	for alg in sha1:40 sha256:64; do
+		mkdir -p "$dir/pcr-${alg%:*}"
+		for n in $(seq 0 23); do
+			printf '%0*d\n' "${alg#*:}" 0 >"$dir/pcr-${alg%:*}/$n"
+		done
+	done
+	while read -r pcr alg hex; do
+		echo "$hex" | tr a-f A-F >"$dir/pcr-$alg/$pcr"
+	done
+}

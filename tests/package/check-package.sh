@@ -49,7 +49,8 @@ install_check() {
 	for f in "$prefix/bin/imalog" "$prefix/sbin/imalogd" "$prefix/include/imalog.h" \
 		"$libdir/libimalog.so" "$libdir/libimalog.so.0" "$libdir/pkgconfig/imalog.pc" \
 		"$prefix/share/man/man1/imalog.1" "$prefix/share/man/man8/imalogd.8" \
-		"$unitdir/imalogd.service" "$confdir/imalog/imalogd.conf"; do
+		"$unitdir/imalogd.service" "$unitdir/imalog-kexec-save.service" \
+		"$confdir/imalog/imalogd.conf"; do
 		[ -e "$d$f" ] || missing+=("$f")
 	done
 	if [ ${#missing[@]} -gt 0 ]; then
@@ -58,6 +59,11 @@ install_check() {
 	fi
 	if ! grep -qx "ExecStart=$prefix/sbin/imalogd" "$d$unitdir/imalogd.service"; then
 		fail "$name" "the unit does not start $prefix/sbin/imalogd"
+		return 1
+	fi
+	if ! grep -qx "ExecStop=$prefix/bin/imalog snapshot" "$d$unitdir/imalog-kexec-save.service"
+	then
+		fail "$name" "the kexec save unit does not run $prefix/bin/imalog snapshot"
 		return 1
 	fi
 	if ! strings "$d$prefix/sbin/imalogd" | grep -x "$confdir/imalog/imalogd.conf" >/dev/null; then

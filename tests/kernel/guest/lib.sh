@@ -176,6 +176,32 @@ series_verify_full()
 	series_full && imalog verify --pcrs "$tpm" "$S/full"
 }
 
+# series_pcrs DIR: copies of the TPM's PCR files in DIR (pcr-ALG/N). Read them before a list:
+# the kernel appends a record before it extends the PCR, so the list may run ahead of PCRs read
+# first, never behind (a file measured after the read, such as a chunk of a store on a measured
+# file system, would otherwise be missing from the list).
+series_pcrs()
+{
+	rm -rf "$1"
+	for sp_bank in "$tpm"/pcr-*; do
+		mkdir -p "$1/${sp_bank##*/}"
+		for sp_n in $(seq 0 23); do
+			cat "$sp_bank/$sp_n" >"$1/${sp_bank##*/}/$sp_n"
+		done
+	done
+}
+
+# series_verify_every_bank FILE [PCRS]: FILE replays to the TPM's PCRs (or those copied in the
+# directory PCRS), in every bank the TPM has.
+series_verify_every_bank()
+{
+	imalog verify --json --pcrs "${2:-$tpm}" "$1" >"$S/verify.json" || return 1
+	cat "$S/verify.json"
+	for sv_alg in $(series_banks | tr , ' '); do
+		grep -q "\"$sv_alg\"" "$S/verify.json" || { echo "bank $sv_alg not verified"; return 1; }
+	done
+}
+
 # series_check_aggregate: the newest snapshot_aggregate holds the deleted count and, for every
 # PCR and bank, the value of an independent replay of all pieces saved so far.
 series_check_aggregate()
@@ -218,4 +244,33 @@ series_errno()
 	imalog replay "$ima/binary_runtime_measurements" >"$S/after"
 	echo "count before $sr_count, after $(cat "$ima/runtime_measurements_count")"
 	[ "$(cat "$ima/runtime_measurements_count")" = "$sr_count" ] && cmp "$S/before" "$S/after"
+}
+
+# ---- imalogd in the guest: $D holds its configuration, log and pid, $STORE its store ----
+
+# imalogd_config DELETE SAVE: a configuration that deletes once the kernel holds DELETE records
+# and saves every SAVE new records (or every second), in every bank the TPM has.
+imalogd_config()
+{
+	cat >"$D/imalogd.conf" <<CONF
+store = $STORE
+delete_records = $1
+save_records = $2
+save_seconds = 1
+poll_seconds = 1
+banks = $(series_banks)
+CONF
+}
+
+# imalogd_wait: until the daemon started last has written its status after a first cycle (so
+# that imalog snapshot finds it rather than running a cycle of its own).
+imalogd_wait()
+{
+	for _ in $(seq 600); do
+		tr -d ' \n' <"$STORE/status.json" 2>/dev/null |
+			grep -q "\"pid\":$(cat "$D/imalogd.pid")," && return 0
+		usleep 100000
+	done
+	echo "imalogd did not start: $(cat "$D/imalogd.log")"
+	return 1
 }

@@ -18,19 +18,7 @@ BURST=1500		# records per memory phase
 FLUSH=no
 case " $(cat /proc/cmdline) " in *" ima_flush_htable "*) FLUSH=yes ;; esac
 
-# daemon_config DELETE SAVE: a configuration that deletes once the kernel holds DELETE records
-# and saves every SAVE new records (or every second), in every bank the TPM has.
-daemon_config()
-{
-	cat >"$D/imalogd.conf" <<EOF
-store = $STORE
-delete_records = $1
-save_records = $2
-save_seconds = 1
-poll_seconds = 1
-banks = $(series_banks)
-EOF
-}
+daemon_config() { imalogd_config "$@"; }
 
 start_daemon()
 {
@@ -38,18 +26,7 @@ start_daemon()
 	echo $! >"$D/imalogd.pid"
 }
 
-# wait_daemon: until the daemon started last has written its status after a first cycle (so
-# that imalog snapshot finds it rather than running a cycle of its own).
-wait_daemon()
-{
-	for _ in $(seq 600); do
-		tr -d ' \n' <"$STORE/status.json" 2>/dev/null |
-			grep -q "\"pid\":$(cat "$D/imalogd.pid")," && return 0
-		usleep 100000
-	done
-	echo "imalogd did not start: $(cat "$D/imalogd.log")"
-	return 1
-}
+wait_daemon() { imalogd_wait; }
 
 # stop_daemon SIGNAL: send SIGNAL and wait for the daemon to exit.
 stop_daemon()
@@ -317,11 +294,7 @@ many_deletions()
 # imalog log --from 0 replays to the TPM's PCRs in every bank the TPM has.
 every_bank()
 {
-	imalog verify --json --pcrs "$tpm" "$D/full" >"$D/verify.json" || return 1
-	cat "$D/verify.json"
-	for alg in $(series_banks | tr , ' '); do
-		grep -q "\"$alg\"" "$D/verify.json" || { echo "bank $alg not verified"; return 1; }
-	done
+	series_verify_every_bank "$D/full"
 }
 
 # For evmctl on the host: the whole log and the TPM's PCRs in evmctl's format (one file per
