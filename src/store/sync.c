@@ -427,7 +427,7 @@ static bool quote_and_read(struct sync *s, uint64_t pcrs, struct manifest_quote 
  */
 static int save_records(struct sync *s, size_t off, size_t len, const struct manifest_quote *q)
 {
-	size_t staged = s->staged_len > off && s->staged_len < len ? s->staged_len : 0, cut = 0;
+	size_t staged = s->staged_len > off ? s->staged_len : 0, cut = 0; /* unsaved staged end */
 	char why[sizeof(s->unquoted)];
 	int r;
 
@@ -437,7 +437,7 @@ static int save_records(struct sync *s, size_t off, size_t len, const struct man
 		q = NULL;
 	}
 	if (!q) {
-		cut = staged ? staged : len;
+		cut = staged ? staged : len;	/* staged_len <= len */
 		return (r = save(s, s->buf + off, cut - off, NULL)) < 0 || cut == len ? r :
 			save(s, s->buf + cut, len - cut, NULL);
 	}

@@ -281,6 +281,34 @@ else
 	fail "status: $(cat "$store/status.json")"
 fi
 
+# ---- delete = staged: a cut inside the staged list (staged by another, as a crash between A
+# and D leaves it); the staged records after the cut are saved without a quote before D ----
+echo "delete = staged" >>"$tmp/imalogd.conf"
+n=$extended
+ctl append 30 >/dev/null
+printf 'A\n' >"$ima/${B}_staged"
+extend_tpm $((n + 10))
+check "staged: the cycle succeeds" once
+if [ "$(chunk_ends | tail -n 2 | tr '\n' ';')" = "$n 10 quoted;$((n + 10)) 20 unquoted;" ] &&
+	[ "$(kernel_deleted)" = $((n + 30)) ] &&
+	grep -F "staged records after the quoted cut" "$store/status.json" >/dev/null; then
+	pass "staged: a quoted chunk to the cut, the staged rest unquoted, all deleted with D"
+else
+	fail "staged: chunks $(chunk_ends | tail -n 2 | tr '\n' ';'), deleted $(kernel_deleted)" \
+		"$tmp/once.err" "$store/status.json"
+fi
+extend_tpm
+ctl append 5 >/dev/null
+extend_tpm
+check "staged, the TPM in step again: the cycle succeeds" once
+if [ "$(chunk_ends | tail -n 1)" = "$((n + 30)) 5 quoted" ]; then
+	pass "staged, the TPM in step again: a quoted chunk"
+else
+	fail "staged, in step: chunks $(chunk_ends | tail -n 1)" "$tmp/once.err"
+fi
+check "imalog verify --store passes after the staged cuts" store_verifies
+sed -i '/^delete = staged/d' "$tmp/imalogd.conf"
+
 # ---- something else extends PCR 10: saved all the same, without a quote, and why ----
 tpm2_pcrextend "10:sha1=$(printf '%040d' 1),sha256=$(printf '%064d' 1)"
 ctl append 5 >/dev/null
@@ -288,6 +316,7 @@ extend_tpm
 check "a PCR out of step: the cycle still succeeds" once
 if [ "$(chunk_ends | tail -n 1 | cut -d' ' -f2-)" = "5 unquoted" ] &&
 	[ "$(status_value unquoted_chunks)" = 1 ] &&
+	"$imalog" status --store "$store" | grep -F "1 without a quote" >/dev/null &&
 	grep -F "none of the 5 unsaved records gives the quoted PCR values" "$store/status.json" \
 		>/dev/null && grep -F "saved 1 chunks without a quote" "$tmp/once.err" >/dev/null; then
 	pass "no record gives the quote: saved unquoted, the reason in the status and the log"
