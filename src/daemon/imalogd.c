@@ -20,6 +20,8 @@
 #include "sync.h"
 #include "tpm.h"
 
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
 #ifndef DEFAULT_CONFIG
 #define DEFAULT_CONFIG "/etc/imalog/imalogd.conf"
 #endif
@@ -103,13 +105,12 @@ static const char *const delete_modes[] = {
 	[SYNC_DELETE_STAGED] = "staged",
 };
 
-static int set_delete_mode(const char *v, enum sync_delete *out)
+/* The index of @v in @names (a configuration key's words), or -EINVAL. */
+static int word_index(const char *v, const char *const *names, size_t n)
 {
-	for (size_t i = 0; i < sizeof(delete_modes) / sizeof(delete_modes[0]); i++)
-		if (!strcmp(v, delete_modes[i])) {
-			*out = (enum sync_delete)i;
-			return 0;
-		}
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(v, names[i]))
+			return (int)i;
 	return -EINVAL;
 }
 
@@ -118,16 +119,6 @@ static const char *const quote_modes[] = {
 	[QUOTE_YES] = "yes",
 	[QUOTE_NO] = "no",
 };
-
-static int set_quote(const char *v, enum quote_mode *out)
-{
-	for (size_t i = 0; i < sizeof(quote_modes) / sizeof(quote_modes[0]); i++)
-		if (!strcmp(v, quote_modes[i])) {
-			*out = (enum quote_mode)i;
-			return 0;
-		}
-	return -EINVAL;
-}
 
 /* A persistent handle (TPM 2.0 Part 2, 7.2: 0x81xxxxxx), in hex with 0x. */
 static int set_handle(const char *v, uint32_t *out)
@@ -146,9 +137,14 @@ static int set_handle(const char *v, uint32_t *out)
 static int set_option(struct options *o, const char *key, const char *v)
 {
 	uint64_t n = 0;
+	int i;
 
-	if (!strcmp(key, "quote"))
-		return set_quote(v, &o->quote);
+	if (!strcmp(key, "quote")) {
+		if ((i = word_index(v, quote_modes, ARRAY_SIZE(quote_modes))) < 0)
+			return i;
+		o->quote = (enum quote_mode)i;
+		return 0;
+	}
 	if (!strcmp(key, "tpm_tcti"))
 		return !*v || snprintf(o->tcti, sizeof(o->tcti), "%s", v) >= (int)sizeof(o->tcti);
 	if (!strcmp(key, "ak_handle"))
@@ -178,8 +174,12 @@ static int set_option(struct options *o, const char *key, const char *v)
 	}
 	if (!strcmp(key, "keep_age"))
 		return set_age(v, &o->sync.keep.keep_seconds);
-	if (!strcmp(key, "delete"))
-		return set_delete_mode(v, &o->sync.delete_mode);
+	if (!strcmp(key, "delete")) {
+		if ((i = word_index(v, delete_modes, ARRAY_SIZE(delete_modes))) < 0)
+			return i;
+		o->sync.delete_mode = (enum sync_delete)i;
+		return 0;
+	}
 	if (set_u64(v, &n) < 0)
 		return -EINVAL;
 	if (!strcmp(key, "delete_records"))

@@ -28,11 +28,10 @@ for tool in swtpm tpm2_startup tpm2_pcrextend tpm2_readpublic tpm2_createprimary
 done
 
 tmp=$(mktemp -d)
-swtpm_pid=""
 cleanup() {
 	local m
 	if [ -n "$daemon_pid" ]; then kill -9 "$daemon_pid" 2>/dev/null || true; fi
-	if [ -n "$swtpm_pid" ]; then
+	if [ -n "${swtpm_pid:-}" ]; then
 		kill "$swtpm_pid" 2>/dev/null || true
 		wait "$swtpm_pid" 2>/dev/null || true
 	fi
@@ -47,69 +46,18 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM	# through the EXIT trap: swtpm must not outlive a timeout
 # shellcheck source=tests/daemon/lib.sh
 . "$here/lib.sh"
+# shellcheck source=tests/swtpm.sh
+. "$here/../swtpm.sh"
 
 export IMALOG_BOOT_ID=5a9ed000-0000-4000-8000-0000000000a7
 AK=0x81010010
-
-# A free pair of ports (the swtpm TCTI wants the control port right after the server's).
-free_port() {
-	python3 - <<'PY'
-import socket
-for _ in range(100):
-    with socket.socket() as a:
-        a.bind(("127.0.0.1", 0))
-        port = a.getsockname()[1]
-        with socket.socket() as b:
-            try:
-                b.bind(("127.0.0.1", port + 1))
-            except OSError:
-                continue
-    if port < 65535:
-        print(port)
-        break
-PY
-}
-
-start_swtpm() {
-	local port
-	mkdir -p "$tmp/tpm"
-	for _ in 1 2 3 4 5; do
-		port=$(free_port)
-		swtpm socket --tpm2 --tpmstate dir="$tmp/tpm" --flags not-need-init \
-			--server type=tcp,port="$port",bindaddr=127.0.0.1 \
-			--ctrl type=tcp,port=$((port + 1)),bindaddr=127.0.0.1 2>"$tmp/swtpm.log" &
-		swtpm_pid=$!
-		export TPM2TOOLS_TCTI=swtpm:host=127.0.0.1,port=$port
-		for _ in $(seq 50); do
-			if tpm2_startup -c 2>/dev/null; then
-				return 0
-			fi
-			kill -0 "$swtpm_pid" 2>/dev/null || break
-			nap 0.1
-		done
-		kill "$swtpm_pid" 2>/dev/null || true
-		wait "$swtpm_pid" 2>/dev/null || true
-		swtpm_pid=""
-	done
-	echo "cannot start swtpm: $(cat "$tmp/swtpm.log")"
-	exit 1
-}
 
 # extend_tpm [N]: extend the TPM with the stand-in's records it has not seen, or only up to
 # record N (a TPM lagging the list, as the kernel's does between append and extend).
 extended=0
 extend_tpm() {
 	local upto
-	"$imalog" show --format json "$state/truth" | python3 -c '
-import hashlib, json, sys
-for line in sys.stdin:
-    r = json.loads(line)
-    data = bytes.fromhex(r["content"]["template_data"])
-    if r["violation"]:
-        d1, d2 = "ff" * 20, "ff" * 32
-    else:
-        d1, d2 = hashlib.sha1(data).hexdigest(), hashlib.sha256(data).hexdigest()
-    print("%d:sha1=%s,sha256=%s" % (r["pcr"], d1, d2))' >"$tmp/extend.txt"
+	swtpm_extend_args "$imalog" "$state/truth" >"$tmp/extend.txt"
 	upto=${1:-$(wc -l <"$tmp/extend.txt")}
 	if [ "$upto" -gt "$extended" ]; then
 		sed -n "$((extended + 1)),${upto}p" "$tmp/extend.txt" | xargs -n 50 tpm2_pcrextend
@@ -178,7 +126,7 @@ key_is_the_tpms() {
 	[ "$(ls "$store/keys")" = "$name.pub" ] && cmp "$store/keys/$name.pub" "$tmp/ak.pub"
 }
 
-start_swtpm
+swtpm_start "$tmp" || exit 1
 cat >"$tmp/imalogd.conf" <<EOF
 quote = yes
 tpm_tcti = $TPM2TOOLS_TCTI

@@ -25,7 +25,8 @@ for tool in swtpm tpm2_startup tpm2_pcrextend tpm2_createek tpm2_createak tpm2_q
 done
 
 tmp=$(mktemp -d)
-swtpm_pid=
+# shellcheck source=tests/swtpm.sh
+. "$(dirname "$0")/../swtpm.sh"
 cleanup() {
 	if [ -n "$swtpm_pid" ]; then
 		kill "$swtpm_pid" 2> /dev/null || true
@@ -63,70 +64,14 @@ expect() {
 	fi
 }
 
-# A free pair of ports (the swtpm TCTI wants the control port right after the server's).
-free_port() {
-	python3 - << 'PY'
-import socket
-for _ in range(100):
-    with socket.socket() as a:
-        a.bind(("127.0.0.1", 0))
-        port = a.getsockname()[1]
-        with socket.socket() as b:
-            try:
-                b.bind(("127.0.0.1", port + 1))
-            except OSError:
-                continue
-    if port < 65535:
-        print(port)
-        break
-PY
-}
-
-start_swtpm() {
-	local port
-	mkdir -p state
-	for _ in 1 2 3 4 5; do
-		port=$(free_port)
-		swtpm socket --tpm2 --tpmstate dir="$tmp/state" --flags not-need-init \
-			--server type=tcp,port="$port",bindaddr=127.0.0.1 \
-			--ctrl type=tcp,port=$((port + 1)),bindaddr=127.0.0.1 2> swtpm.log &
-		swtpm_pid=$!
-		export TPM2TOOLS_TCTI=swtpm:host=127.0.0.1,port=$port
-		for _ in $(seq 50); do
-			if tpm2_startup -c 2> /dev/null; then
-				return 0
-			fi
-			kill -0 "$swtpm_pid" 2> /dev/null || break
-			sleep 0.1
-		done
-		kill "$swtpm_pid" 2> /dev/null || true
-		wait "$swtpm_pid" 2> /dev/null || true
-		swtpm_pid=
-	done
-	echo "cannot start swtpm:" >&2
-	cat swtpm.log >&2
-	exit 1
-}
-
 # Without a resource manager every transient object stays loaded: flush after each command.
 tpm() {
 	"$@" > /dev/null
 	tpm2_flushcontext -t
 }
 
-# One "10:sha1=..,sha256=.." argument per record: the template data hashed per bank, computed
-# here from what imalog shows, not from its replay.
 extend_args() {
-	"$imalog" show --format json --count "$quoted" "$log" | python3 -c '
-import hashlib, json, sys
-for line in sys.stdin:
-    r = json.loads(line)
-    data = bytes.fromhex(r["content"]["template_data"])
-    if r["violation"]:
-        d1, d2 = "ff" * 20, "ff" * 32
-    else:
-        d1, d2 = hashlib.sha1(data).hexdigest(), hashlib.sha256(data).hexdigest()
-    print("%d:sha1=%s,sha256=%s" % (r["pcr"], d1, d2))'
+	swtpm_extend_args "$imalog" "$log" --count "$quoted"
 }
 
 new_nonce() {
@@ -152,7 +97,7 @@ verify() {
 }
 
 "$imalog" show --format binary --count "$quoted" "$log" > quoted.log
-start_swtpm
+swtpm_start "$tmp"
 extend_args > extend.txt
 [ "$(wc -l < extend.txt)" -eq "$quoted" ] || {
 	echo "FAIL: the log has fewer than $quoted records"
