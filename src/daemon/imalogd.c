@@ -488,6 +488,11 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (o.quote == QUOTE_YES && !tpm_built()) {
+		say("quote = yes, but imalogd was built without tpm2-tss (meson option tpm): "
+		    "not starting; set quote = auto or no, or build it with tpm2-tss");
+		return 2;
+	}
 	/* Signals are delivered only while waiting, never in the middle of a cycle. */
 	sigemptyset(&blocked);
 	sigaddset(&blocked, SIGTERM);

@@ -12,13 +12,23 @@
 
 #include "tpm.h"
 
+bool tpm_built(void)
+{
+#ifdef HAVE_TPM
+	return true;
+#else
+	return false;
+#endif
+}
+
 #ifndef HAVE_TPM
 
 int tpm_open(const char *tcti, uint32_t ak_handle, const char *store_dir, struct tpm **ret,
 	     char *err, size_t errlen)
 {
 	*ret = NULL;
-	snprintf(err, errlen, "imalogd was built without tpm2-tss (meson option tpm): no quotes");
+	snprintf(err, errlen, "imalogd was built without tpm2-tss (meson option tpm): it cannot "
+		 "quote");
 	return -EOPNOTSUPP;
 }
 

@@ -19,6 +19,9 @@
 
 struct tpm;
 
+/* Whether this build has tpm2-tss (the meson option tpm). */
+bool tpm_built(void);
+
 /* The attestation key as the store holds it: its name (hex) and marshalled TPM2B_PUBLIC. */
 struct tpm_key {
 	char name[2 * STORE_MAX_KEY_NAME + 1];
