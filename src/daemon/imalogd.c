@@ -18,15 +18,23 @@
 #include <unistd.h>
 
 #include "sync.h"
+#include "tpm.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 #ifndef DEFAULT_CONFIG
 #define DEFAULT_CONFIG "/etc/imalog/imalogd.conf"
 #endif
 
+enum quote_mode { QUOTE_AUTO, QUOTE_YES, QUOTE_NO };
+
 struct options {
 	struct sync_config sync;
 	unsigned int poll_seconds;
 	bool once;
+	enum quote_mode quote;		/* quoted cuts (docs/format.md 4.7) */
+	char tcti[512];
+	uint32_t ak_handle;
 };
 
 static volatile sig_atomic_t stop, snapshot_requested;
@@ -97,19 +105,50 @@ static const char *const delete_modes[] = {
 	[SYNC_DELETE_STAGED] = "staged",
 };
 
-static int set_delete_mode(const char *v, enum sync_delete *out)
+/* The index of @v in @names (a configuration key's words), or -EINVAL. */
+static int word_index(const char *v, const char *const *names, size_t n)
 {
-	for (size_t i = 0; i < sizeof(delete_modes) / sizeof(delete_modes[0]); i++)
-		if (!strcmp(v, delete_modes[i])) {
-			*out = (enum sync_delete)i;
-			return 0;
-		}
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(v, names[i]))
+			return (int)i;
 	return -EINVAL;
+}
+
+static const char *const quote_modes[] = {
+	[QUOTE_AUTO] = "auto",
+	[QUOTE_YES] = "yes",
+	[QUOTE_NO] = "no",
+};
+
+/* A persistent handle (TPM 2.0 Part 2, 7.2: 0x81xxxxxx), in hex with 0x. */
+static int set_handle(const char *v, uint32_t *out)
+{
+	unsigned long h;
+	char *end;
+
+	errno = 0;
+	h = strtoul(v, &end, 16);
+	if (errno || strncmp(v, "0x", 2) != 0 || *end || h >> 24 != 0x81)
+		return -EINVAL;
+	*out = (uint32_t)h;
+	return 0;
 }
 
 static int set_option(struct options *o, const char *key, const char *v)
 {
 	uint64_t n = 0;
+	int i;
+
+	if (!strcmp(key, "quote")) {
+		if ((i = word_index(v, quote_modes, ARRAY_SIZE(quote_modes))) < 0)
+			return i;
+		o->quote = (enum quote_mode)i;
+		return 0;
+	}
+	if (!strcmp(key, "tpm_tcti"))
+		return !*v || snprintf(o->tcti, sizeof(o->tcti), "%s", v) >= (int)sizeof(o->tcti);
+	if (!strcmp(key, "ak_handle"))
+		return set_handle(v, &o->ak_handle);
 
 	if (!strcmp(key, "store"))
 		return snprintf(o->sync.store_dir, sizeof(o->sync.store_dir), "%s", v) < 0;
@@ -137,8 +176,12 @@ static int set_option(struct options *o, const char *key, const char *v)
 	}
 	if (!strcmp(key, "keep_age"))
 		return set_age(v, &o->sync.keep.keep_seconds);
-	if (!strcmp(key, "delete"))
-		return set_delete_mode(v, &o->sync.delete_mode);
+	if (!strcmp(key, "delete")) {
+		if ((i = word_index(v, delete_modes, ARRAY_SIZE(delete_modes))) < 0)
+			return i;
+		o->sync.delete_mode = (enum sync_delete)i;
+		return 0;
+	}
 	if (set_u64(v, &n) < 0)
 		return -EINVAL;
 	if (!strcmp(key, "delete_records"))
@@ -239,6 +282,10 @@ static void write_status(const struct sync *s, uint64_t forced)
 	add_u64(o, "snapshots", s->stats.snapshots);
 	add_u64(o, "forced_cycles", forced); /* succeeded or not: what imalog snapshot waits for */
 	add_u64(o, "errors", s->stats.errors);
+	json_object_object_add(o, "quote", json_object_new_boolean(s->quoter != NULL));
+	add_u64(o, "quoted_chunks", s->stats.quoted_chunks);
+	add_u64(o, "unquoted_chunks", s->stats.unquoted_chunks);
+	json_object_object_add(o, "last_unquoted", json_object_new_string(s->unquoted));
 	json_object_object_add(o, "last_error", json_object_new_string(s->error));
 	json_object_object_add(o, "updated_at", json_object_new_string(now));
 	snprintf(path, sizeof(path), "%s/status.json", s->cfg.store_dir);
@@ -284,6 +331,9 @@ static void report(const struct sync *s, const struct sync_stats *before, char *
 	else if (!s->error[0] && last_error[0])
 		say("recovered: saving and deleting normally again");
 	snprintf(last_error, size, "%s", s->error);
+	if (s->stats.unquoted_chunks != before->unquoted_chunks)
+		say("saved %" PRIu64 " chunks without a quote: %s",
+		    s->stats.unquoted_chunks - before->unquoted_chunks, s->unquoted);
 	if (s->stats.saves != before->saves)
 		say("saved records up to %" PRIu64 " in %s (%" PRIu64 " chunks)", s->log.next - 1,
 		    s->log.dir, s->log.chunks);
@@ -308,11 +358,49 @@ static void wait_poll(unsigned int seconds)
 		ppoll(NULL, 0, &ts, &none);
 }
 
+static int quote_tpm(void *arg, uint64_t pcrs, uint32_t banks, struct manifest_quote *ret,
+		     char *err, size_t errlen)
+{
+	return tpm_quote(arg, pcrs, banks, ret, err, errlen);
+}
+
+static const struct tpm_key *key_tpm(void *arg)
+{
+	return tpm_key(arg);
+}
+
+/* quote = auto: quoted cuts if the TPM and the key can be had; yes: they must be. */
+static int start_quotes(const struct options *o, struct sync *s, struct tpm **ret_tpm,
+			struct sync_quoter *q)
+{
+	char err[600] = "";
+
+	*ret_tpm = NULL;
+	/* auto quotes only the kernel's own list: a TPM quotes what that kernel extended. */
+	if (o->quote == QUOTE_NO ||
+	    (o->quote == QUOTE_AUTO && strcmp(o->sync.ima_dir, KERNEL_IMA_DIR) != 0))
+		return 0;
+	/* Failures are said here, with what failed: not also by tpm2-tss's own logging. */
+	setenv("TSS2_LOG", "all+NONE", 0);
+	if (tpm_open(o->tcti, o->ak_handle, o->sync.store_dir, ret_tpm, err, sizeof(err)) < 0) {
+		say("%s%s", err, o->quote == QUOTE_YES ? " (quote = yes: not starting)" :
+			     "; chunks are saved without quotes (quote = auto)");
+		return o->quote == QUOTE_YES ? -1 : 0;
+	}
+	*q = (struct sync_quoter){ quote_tpm, key_tpm, *ret_tpm };
+	s->quoter = q;
+	say("quoting every chunk's end with the key %s at 0x%08x (%s)", tpm_key(*ret_tpm)->name,
+	    o->ak_handle, o->tcti);
+	return 0;
+}
+
 static int run(const struct options *o)
 {
 	char last_error[sizeof(((struct sync *)0)->error)] = "";
 	uint64_t forced = 0;
 	struct sync *s = NULL;
+	struct sync_quoter quoter;
+	struct tpm *tpm = NULL;
 	int r = sync_start(&o->sync, &s);
 
 	if (r < 0) {
@@ -322,6 +410,10 @@ static int run(const struct options *o)
 	}
 	if (s->error[0])
 		say("%s", s->error);
+	if (start_quotes(o, s, &tpm, &quoter) < 0) {
+		sync_free(s);
+		return 1;
+	}
 	write_pid(&o->sync);
 	say("saving log %s of boot %s into %s (%s)", s->log.id, s->boot_id, s->log.dir,
 	    deleting_with(s));
@@ -339,6 +431,7 @@ static int run(const struct options *o)
 		wait_poll(r == -EAGAIN ? 1 : o->poll_seconds);
 	}
 	sync_free(s);
+	tpm_free(tpm);
 	return o->once && r < 0 ? 1 : 0;
 }
 
@@ -364,7 +457,8 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct options o = { .poll_seconds = 5 };
+	struct options o = { .poll_seconds = 5, .ak_handle = TPM_AK_HANDLE_DEFAULT,
+			     .tcti = TPM_TCTI_DEFAULT };
 	const char *config = NULL;
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigset_t blocked;
@@ -397,6 +491,11 @@ int main(int argc, char **argv)
 			usage(stderr);
 			return 2;
 		}
+	}
+	if (o.quote == QUOTE_YES && !tpm_built()) {
+		say("quote = yes, but imalogd was built without tpm2-tss (meson option tpm): "
+		    "not starting; set quote = auto or no, or build it with tpm2-tss");
+		return 2;
 	}
 	/* Signals are delivered only while waiting, never in the middle of a cycle. */
 	sigemptyset(&blocked);

@@ -582,6 +582,28 @@ static int write_file(const char *path, const uint8_t *bytes, size_t len)
 	return r;
 }
 
+/* 4.7: keys/<name>.pub, written once, atomically, before a manifest names it. */
+int store_write_key(const char *root, const char *name, const uint8_t *pub, size_t len)
+{
+	char dir[4200], tmp[4300], final[4300];
+	struct stat st;
+	int r;
+
+	snprintf(dir, sizeof(dir), "%s/keys", root);
+	snprintf(final, sizeof(final), "%s/%s.pub", dir, name);
+	if (stat(final, &st) == 0)
+		return 0;	/* never changed once written */
+	snprintf(tmp, sizeof(tmp), "%s/%s.pub.tmp", dir, name);
+	if ((r = mkdir_p(dir)) < 0 || (r = write_file(tmp, pub, len)) < 0)
+		return r;
+	if (rename(tmp, final) < 0) {
+		r = -errno;
+		unlink(tmp);
+		return r;
+	}
+	return fsync_dir(dir);
+}
+
 /* 4.2: chunk, then manifest (the commit point), then the directory. */
 int store_commit_chunk(struct store_log *l, const uint8_t *bytes, size_t len, struct manifest *m)
 {

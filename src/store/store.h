@@ -92,6 +92,9 @@ bool store_log_has_boot(const struct store_log *l, const char *boot_id);
 /* Commit records [l->next, l->next + m->count) as a chunk (4.2); updates l. */
 int store_commit_chunk(struct store_log *l, const uint8_t *bytes, size_t len, struct manifest *m);
 
+/* Write @root/keys/@name.pub (4.7) unless it exists: tmp, fsync, rename, fsync of keys/. */
+int store_write_key(const char *root, const char *name, const uint8_t *pub, size_t len);
+
 /* Retention (4.6). The smallest index in @l's acks/ (0 if none); -EBADMSG names a bad file. */
 int store_log_acked(const struct store_log *l, uint64_t *ret, char *err, size_t errlen);
 /* Replace acks/@name with @index atomically; -EINVAL for a bad name, -ERANGE past l->next. */

@@ -159,13 +159,16 @@ static int describe(struct sync *s, const uint8_t *p, size_t len, struct manifes
 	return ret;
 }
 
-static int save(struct sync *s, const uint8_t *p, size_t len)
+/* Commit @p, @len as a chunk whose end @q quoted (NULL: an unquoted chunk). */
+static int save(struct sync *s, const uint8_t *p, size_t len, const struct manifest_quote *q)
 {
 	struct manifest *m = calloc(1, sizeof(*m));
 	int r;
 
 	if (!m)
 		return -ENOMEM;
+	if (q)
+		m->quote = *q;
 	m->order = s->log.order;
 	snprintf(m->boot_id, sizeof(m->boot_id), "%s", s->boot_id);
 	utc_now(m->saved_at, sizeof(m->saved_at));
@@ -177,15 +180,19 @@ static int save(struct sync *s, const uint8_t *p, size_t len)
 		r = fail(s, r, "cannot save records %" PRIu64 "..%" PRIu64 " in %s: %s; nothing is "
 			 "deleted from the kernel until they are saved", s->log.next,
 			 s->log.next + m->count - 1, s->log.dir, strerror(-r));
-	else if ((r = pending_append(s, p, len)) == 0)
+	else if ((r = pending_append(s, p, len)) == 0) {
 		s->stats.saves++;
+		if (s->quoter)
+			q ? s->stats.quoted_chunks++ : s->stats.unquoted_chunks++;
+	}
 	free(m);
 	return r;
 }
 
 /* ---- the cycle ---- */
 
-static int64_t count_records(const struct sync *s, const uint8_t *p, size_t len)
+/* The number of records in @p, @len; with @used, a bit for each PCR they extend. */
+static int64_t count_records(const struct sync *s, const uint8_t *p, size_t len, uint64_t *pcrs)
 {
 	struct imalog_format f = { IMALOG_INPUT_BINARY, IMALOG_SHA1, s->log.order };
 	imalog_record *r = imalog_record_new();
@@ -198,6 +205,8 @@ static int64_t count_records(const struct sync *s, const uint8_t *p, size_t len)
 			n = -EBADMSG;
 			break;
 		}
+		if (pcrs && imalog_record_pcr(r) < IMALOG_MAX_PCRS)
+			*pcrs |= 1ull << imalog_record_pcr(r);
 		off += (size_t)used;
 	}
 	imalog_record_free(r);
@@ -296,7 +305,7 @@ static int delete_count(struct sync *s)
 /* `D` on the staged list, whose records were all read and saved in this cycle. */
 static int delete_staged(struct sync *s)
 {
-	int64_t n = count_records(s, s->buf, s->staged_len);
+	int64_t n = count_records(s, s->buf, s->staged_len, NULL);
 	size_t bytes = s->staged_len;
 	int r;
 
@@ -371,39 +380,103 @@ static bool save_due(struct sync *s, int64_t unsaved, bool writer)
 	       now - s->unsaved_since >= s->cfg.save_seconds;
 }
 
+/* Read the kernel's lists and check them against the store; the unsaved records follow @off. */
+static int read_unsaved(struct sync *s, size_t *len, int64_t *off, int64_t *unsaved,
+			uint64_t *pcrs)
+{
+	uint64_t head = 0;
+	int r;
+
+	if ((r = read_kernel(s, len, &head)) < 0)
+		return r;
+	if ((*off = reconcile(s, *len, head)) < 0)
+		return (int)*off;
+	*unsaved = count_records(s, s->buf + *off, *len - (size_t)*off, pcrs);
+	if (*unsaved < 0)
+		return fail(s, (int)*unsaved, "the kernel's list does not parse after record "
+			    "%" PRIu64, s->log.next);
+	s->stats.kernel_records = s->log.next - s->head + (uint64_t)*unsaved;
+	s->stats.kernel_bytes = *len;
+	return 0;
+}
+
+static void unquoted(struct sync *s, const char *why)
+{
+	snprintf(s->unquoted, sizeof(s->unquoted), "%s", why);
+}
+
+/*
+ * A quote of every PCR the log extended so far (PCR 10 at least), then the list again: the
+ * kernel appends a record before it extends the PCR, so the list read after the quote holds
+ * every record the quote covers (docs/format.md 4.7). False (and why) if the TPM failed.
+ */
+static bool quote_and_read(struct sync *s, uint64_t pcrs, struct manifest_quote *q,
+			   size_t *len, int64_t *off, int64_t *unsaved, int *ret)
+{
+	char err[sizeof(s->unquoted)] = "";
+
+	pcrs |= s->log.end.used | 1ull << 10;
+	if (s->quoter->quote(s->quoter->arg, pcrs, s->cfg.banks, q, err, sizeof(err)) < 0) {
+		unquoted(s, err);
+		return false;
+	}
+	*ret = read_unsaved(s, len, off, unsaved, NULL);
+	return true;
+}
+
+/*
+ * Save records from @off to @len of s->buf. With a quote, the first chunk ends where the quote
+ * cuts and the records after it wait, but staged records must all be saved before `D`: those
+ * after the cut become a chunk of their own, without a quote. Unsaved staged records also end
+ * a chunk of their own without one: `D` cuts the log there, and a cut falls at the end of a
+ * chunk (docs/format.md 4.3).
+ */
+static int save_records(struct sync *s, size_t off, size_t len, const struct manifest_quote *q)
+{
+	size_t staged = s->staged_len > off ? s->staged_len : 0, cut = 0; /* unsaved staged end */
+	char why[sizeof(s->unquoted)];
+	int r;
+
+	if (q && tpm_find_cut(q, s->quoter->key(s->quoter->arg), &s->log.end, s->cfg.banks,
+			      s->log.order, s->buf + off, len - off, &cut, why, sizeof(why)) < 0) {
+		unquoted(s, why);
+		q = NULL;
+	}
+	if (!q) {
+		cut = staged ? staged : len;	/* staged_len <= len */
+		return (r = save(s, s->buf + off, cut - off, NULL)) < 0 || cut == len ? r :
+			save(s, s->buf + cut, len - cut, NULL);
+	}
+	cut += off;
+	if ((r = save(s, s->buf + off, cut - off, q)) < 0 || cut >= staged)
+		return r;
+	unquoted(s, "staged records after the quoted cut, saved before D deletes them");
+	return save(s, s->buf + cut, staged - cut, NULL);
+}
+
 /* Read the kernel's lists, check them against the store, and save what is due. */
 static int read_and_save(struct sync *s, bool save_now)
 {
-	uint64_t head = 0;
-	int64_t off, unsaved;
+	struct manifest_quote *q = NULL;
+	int64_t off = 0, unsaved = 0;
+	uint64_t pcrs = 0;
 	size_t len = 0;
-	int r;
+	int r = read_unsaved(s, &len, &off, &unsaved, &pcrs);
 
-	if ((r = read_kernel(s, &len, &head)) < 0)
-		return r;
-	if ((off = reconcile(s, len, head)) < 0)
-		return (int)off;
-	unsaved = count_records(s, s->buf + off, len - (size_t)off);
-	if (unsaved < 0)
-		return fail(s, (int)unsaved, "the kernel's list does not parse after record "
-			    "%" PRIu64, s->log.next);
-	s->stats.kernel_records = s->log.next - s->head + (uint64_t)unsaved;
-	s->stats.kernel_bytes = len;
-	if (save_due(s, unsaved, save_now)) {
-		/*
-		 * Unsaved staged records end a chunk of their own: `D` cuts the log there, and a
-		 * cut falls at the end of a chunk (docs/format.md 4.3).
-		 */
-		size_t cut =
-			s->staged_len > (size_t)off && s->staged_len < len ? s->staged_len : len;
-
-		if ((r = save(s, s->buf + off, cut - (size_t)off)) < 0 ||
-		    (cut < len && (r = save(s, s->buf + cut, len - cut)) < 0))
-			return r;
+	if (r == 0 && save_due(s, unsaved, save_now)) {
+		if (s->quoter && !(q = malloc(sizeof(*q))))
+			return fail(s, -ENOMEM, "%s", strerror(ENOMEM));
+		if (q && !quote_and_read(s, pcrs, q, &len, &off, &unsaved, &r)) {
+			free(q);
+			q = NULL;
+		}
+		if (r == 0)
+			r = save_records(s, (size_t)off, len, q);
+		free(q);
 	}
-	if (s->log.next - s->head == s->stats.kernel_records)
+	if (r == 0 && s->log.next - s->head == s->stats.kernel_records)
 		s->unsaved_since = 0;	/* everything is saved */
-	return 0;
+	return r;
 }
 
 static int cycle(struct sync *s, bool writer, bool force)

@@ -12,6 +12,7 @@
 
 #include "kernel.h"
 #include "store.h"
+#include "tpm.h"
 
 /*
  * How saved records leave the kernel (docs/design.md): `N` on the list, or `A` then `D` on its
@@ -40,6 +41,18 @@ struct sync_stats {
 	uint64_t errors;
 	uint64_t dropped_chunks; /* by retention, since start */
 	uint64_t acked;		 /* the acknowledged index, last read */
+	uint64_t quoted_chunks, unquoted_chunks; /* with a quoter (4.7), since start */
+};
+
+/*
+ * Quoted cuts (docs/format.md 4.7): how the cycle asks for a quote, so that the store library
+ * needs no TPM stack; imalogd passes tpm_quote() and tpm_key() of its struct tpm.
+ */
+struct sync_quoter {
+	int (*quote)(void *arg, uint64_t pcrs, uint32_t banks, struct manifest_quote *ret,
+		     char *err, size_t errlen);
+	const struct tpm_key *(*key)(void *arg);
+	void *arg;
 };
 
 struct sync {
@@ -57,6 +70,8 @@ struct sync {
 	size_t buf_cap;
 	uint64_t unsaved_since;		/* monotonic seconds when unsaved records were first seen */
 	struct sync_stats stats;
+	const struct sync_quoter *quoter; /* NULL: chunks end wherever the list ends */
+	char unquoted[600];		/* why the last chunk saved without a quote was */
 	char error[600];		/* the last error, "" after a clean cycle */
 	imalog_pcrs *tpm;		/* the TPM's PCRs at start-up, read before the list */
 	char loss[600];			/* records lost before this start (PCR check): stays reported */

@@ -120,6 +120,20 @@ static void print_acks(const struct store_log *log)
 		       acked);
 }
 
+/* Quoted cuts (docs/format.md 4.7), when the daemon makes them. */
+static void print_quotes(json_object *status)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(status, "quote", &v) || !json_object_get_boolean(v))
+		return;
+	printf("quoted cuts:      %" PRIu64 " chunks quoted, %" PRIu64 " without a quote since "
+	       "the daemon started%s%s\n",
+	       status_u64(status, "quoted_chunks"), status_u64(status, "unquoted_chunks"),
+	       *status_str(status, "last_unquoted") ? "; the last because: " : "",
+	       status_str(status, "last_unquoted"));
+}
+
 static int print_status(const struct store_opts *o, const struct store_log *log,
 			json_object *status)
 {
@@ -149,6 +163,7 @@ static int print_status(const struct store_opts *o, const struct store_log *log,
 	printf("deletions:        %" PRIu64 " (%" PRIu64 " records, %" PRIu64 " bytes freed)\n",
 	       status_u64(status, "deletions"), status_u64(status, "deleted_records"),
 	       status_u64(status, "bytes_freed"));
+	print_quotes(status);
 	printf("last update:      %s\n", status_str(status, "updated_at"));
 	printf("last error:       %s\n", *status_str(status, "last_error") ?
 	       status_str(status, "last_error") : "none");

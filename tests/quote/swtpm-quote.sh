@@ -67,8 +67,8 @@ verify() {
 }
 
 "$imalog" show --format binary --count "$quoted" "$log" > quoted.log
-start_swtpm "$tmp"
-extend_args "$imalog" "$log" --count "$quoted" > extend.txt
+swtpm_start "$tmp"
+swtpm_extend_args "$imalog" "$log" --count "$quoted" > extend.txt
 [ "$(wc -l < extend.txt)" -eq "$quoted" ] || {
 	echo "FAIL: the log has fewer than $quoted records"
 	exit 1

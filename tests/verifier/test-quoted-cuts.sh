@@ -36,7 +36,7 @@ logdir=logs/test-boot
 chunk_name() { printf '%020d' $(($1 * per)); }
 
 # ---- the TPM: two attestation keys, PCR 10 extended chunk by chunk, a quote at each end ----
-start_swtpm "$tmp"
+swtpm_start "$tmp"
 attrs='restricted|sign|fixedtpm|fixedparent|sensitivedataorigin|userwithauth'
 # The AK of format.md 4.7 (a signing key has no symmetric algorithm: ":null"), and a second,
 # different one (RSA) of the same TPM.
@@ -59,7 +59,7 @@ quote() {
 
 # The stored records, then the kernel's: every chunk holds $per of them.
 cat base/$logdir/*.chunk tail > whole.log
-extend_args "$imalog" whole.log > extend.txt
+swtpm_extend_args "$imalog" whole.log > extend.txt
 for ((k = 0; k < chunks; k++)); do
 	sed -n "$((k * per + 1)),$(((k + 1) * per))p" extend.txt | xargs tpm2_pcrextend
 	quote q$k ak
@@ -79,7 +79,7 @@ if [ "10 sha256 $got" != "$(grep '^10 sha256 ' pcrs)" ]; then
 	echo "FAIL: the TPM's PCR 10 is $got, the log gives $(grep '^10 sha256 ' pcrs)"
 	exit 1
 fi
-stop_swtpm
+swtpm_stop
 
 # new_store NAME [CHUNK:QUOTE:KEY[:flip]]...: a copy of the store with the key files in keys/,
 # every chunk quoted by ak unless named: CHUNK's manifest then carries quote QUOTE by KEY (ak,

@@ -1,0 +1,154 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# scenario: kernel series with imalogd and quote = yes on the guest's TPM (docs/format.md 4.7):
+#   while a workload measures, every chunk ends where a quote cut, each stored quote verifies
+#   against the records up to its chunk's end with the key the daemon stored, deletions fall
+#   exactly at chunk ends, and the whole log is complete and replays to the TPM in every bank.
+# cmdline: ima_policy=tcb ima_hash=sha256
+# timeout: 600
+# guest-lib: libtss2-tcti-device.so.0
+
+D=/tmp/daemon
+STORE=$D/store
+mkdir -p "$D" /root/load
+ROUNDS=12		# bursts of records while the daemon runs
+BURST=60
+
+cat >"$D/imalogd.conf" <<EOF
+store = $STORE
+quote = yes
+delete_records = 40
+save_records = 20
+save_seconds = 1
+poll_seconds = 1
+banks = $(series_banks)
+EOF
+
+current() { cat "$ima/runtime_measurements_count"; }
+deleted() { cat "$ima/runtime_measurements_deleted"; }
+
+n_made=0
+burst()
+{
+	b_n=$1
+	while [ "$b_n" -gt 0 ]; do
+		n_made=$((n_made + 1))
+		echo "load $n_made" >"/root/load/f$n_made"
+		read -r _ <"/root/load/f$n_made"
+		rm "/root/load/f$n_made"
+		b_n=$((b_n - 1))
+	done
+}
+
+logdir() { echo "$STORE"/logs/*; }
+
+# json_hex FILE KEY: the hex string value of KEY in a manifest.
+json_hex()
+{
+	sed -n "s/.*\"$2\": *\"\\([0-9a-f]*\\)\".*/\\1/p" "$1"
+}
+
+run_daemon()
+{
+	imalogd --config "$D/imalogd.conf" >"$D/imalogd.log" 2>&1 &
+	echo $! >"$D/imalogd.pid"
+	for _ in $(seq 600); do
+		[ -s "$STORE/status.json" ] && break
+		usleep 100000
+	done
+	r=1
+	while [ "$r" -le "$ROUNDS" ]; do
+		burst "$BURST"
+		usleep 700000
+		r=$((r + 1))
+	done
+	imalog snapshot --store "$STORE" || true
+	kill -TERM "$(cat "$D/imalogd.pid")"
+	wait "$(cat "$D/imalogd.pid")"
+	cat "$D/imalogd.log"
+	imalog status --store "$STORE"
+	grep -q "quoting every chunk's end with the key " "$D/imalogd.log"
+}
+
+# keys/<name>.pub: the one key the daemon named.
+key_stored()
+{
+	k_name=$(sed -n "s/.*quoting every chunk's end with the key \\([0-9a-f]*\\) at .*/\\1/p" \
+		"$D/imalogd.log")
+	echo "key: $k_name; keys/: $(ls "$STORE/keys")"
+	[ -n "$k_name" ] && [ "$(ls "$STORE/keys")" = "$k_name.pub" ] && [ -s "$STORE/keys/$k_name.pub" ]
+}
+
+# Every chunk carries a quote, but those the daemon said it saved without one (and why).
+chunks_quoted()
+{
+	c_q=0 c_u=0
+	for m in "$(logdir)"/*.manifest; do
+		if grep -q '"quote"' "$m"; then c_q=$((c_q + 1)); else c_u=$((c_u + 1)); fi
+	done
+	c_said=$(sed -n 's/^imalogd: saved \([0-9]*\) chunks without a quote: .*/\1/p' \
+		"$D/imalogd.log" | awk '{ n += $1 } END { print n + 0 }')
+	echo "chunks: $c_q quoted, $c_u unquoted, $c_said said to be unquoted"
+	grep 'without a quote' "$D/imalogd.log" || true
+	echo "quoted $c_q, unquoted $c_u ($c_said explained)" >"$D/quoted.txt"
+	[ "$c_q" -ge 5 ] && [ "$c_u" = "$c_said" ]
+}
+
+# Each quote verifies, with the stored key and its nonce, against the chunks up to its own.
+quotes_verify()
+{
+	: >"$D/upto"
+	v_n=0
+	for m in "$(logdir)"/*.manifest; do
+		cat "${m%.manifest}.chunk" >>"$D/upto"
+		grep -q '"quote"' "$m" || continue
+		json_hex "$m" attest | xxd -r -p >"$D/q.attest"
+		json_hex "$m" signature | xxd -r -p >"$D/q.sig"
+		imalog verify --quote "$D/q.attest" --quote-sig "$D/q.sig" \
+			--ak-pub "$STORE/keys/$(json_hex "$m" key).pub" --nonce "$(json_hex "$m" nonce)" \
+			"$D/upto" >"$D/v.out" 2>&1 || { echo "${m##*/}:"; cat "$D/v.out"; return 1; }
+		v_n=$((v_n + 1))
+	done
+	echo "$v_n quotes verified"
+}
+
+# Every deletion left the kernel starting at a chunk's end.
+deletions_at_cuts()
+{
+	for m in "$(logdir)"/*.manifest; do
+		f=${m##*/}
+		f=${f%.manifest}
+		echo $((10#$f + $(sed -n 's/.*"count": *\([0-9]*\).*/\1/p' "$m")))
+	done >"$D/ends"
+	sed -n 's/.*it now starts at record \([0-9]*\)$/\1/p' "$D/imalogd.log" >"$D/starts"
+	echo "deletions: $(wc -l <"$D/starts"); chunk ends: $(wc -l <"$D/ends")"
+	[ "$(wc -l <"$D/starts")" -ge 3 ] || return 1
+	while read -r s; do
+		grep -qx "$s" "$D/ends" || { echo "a deletion to $s is not at a chunk's end"; return 1; }
+	done <"$D/starts"
+}
+
+# The store and the kernel's list: every record, once; replays to the TPM in every bank.
+whole_log()
+{
+	imalog log --store "$STORE" --from 0 >"$D/full" || return 1
+	w_n=$(series_records "$D/full")
+	echo "$w_n records in store + kernel; deleted $(deleted), current $(current)"
+	[ "$w_n" = $(($(deleted) + $(current))) ] || return 1
+	imalog show --format ascii "$D/full" |
+		awk '$5 ~ "^/root/load/f" { print $5 }' | sort >"$D/names"
+	[ "$(wc -l <"$D/names")" = "$n_made" ] && [ "$(sort -u "$D/names" | wc -l)" = "$n_made" ] ||
+		{ echo "workload records: $(wc -l <"$D/names") in the log, $n_made made"; return 1; }
+	imalog verify --json --pcrs "$tpm" "$D/full" >"$D/verify.json" || return 1
+	for alg in $(series_banks | tr , ' '); do
+		grep -q "\"$alg\"" "$D/verify.json" || { echo "bank $alg not verified"; return 1; }
+	done
+	imalog verify --store "$STORE"
+}
+
+ktest_check daemon-quotes run_daemon
+ktest_check key-stored key_stored
+ktest_check chunks-quoted chunks_quoted
+ktest_check quotes-verify quotes_verify
+ktest_check deletions-at-cuts deletions_at_cuts
+ktest_check whole-log-every-bank whole_log
+ktest_export "$D/imalogd.log" "$D/quoted.txt"
