@@ -3,6 +3,10 @@
 #   while a workload measures, every chunk ends where a quote cut, each stored quote verifies
 #   against the records up to its chunk's end with the key the daemon stored, deletions fall
 #   exactly at chunk ends, and the whole log is complete and replays to the TPM in every bank.
+#   imalog verify --store --ak counts every quoted chunk's end as proven by the TPM, and rejects
+#   the store, naming the chunk, when a chunk's quote is replaced by the quote of another state.
+#   (A quote by another key is tests/verifier/test-quoted-cuts.sh: the AK is a primary key of a
+#   fixed template, so every imalogd on this TPM makes the same one.)
 # cmdline: ima_policy=tcb ima_hash=sha256
 # timeout: 600
 # guest-lib: libtss2-tcti-device.so.0
@@ -145,10 +149,62 @@ whole_log()
 	imalog verify --store "$STORE"
 }
 
+# verify --store with the daemon's key trusted: every quoted chunk's end proven by the TPM.
+store_proven()
+{
+	imalog verify --store "$STORE" --ak "$STORE/keys/$k_name.pub" >"$D/proven.out" 2>&1 ||
+		{ cat "$D/proven.out"; return 1; }
+	cat "$D/proven.out"
+	grep -q "^chunk ends proven: $c_q by the TPM," "$D/proven.out"
+}
+
+# quoted_manifests STORE: the manifests that carry a quote, in order.
+quoted_manifests()
+{
+	for m in "$1"/logs/*/*.manifest; do
+		if grep -q '"quote"' "$m"; then echo "$m"; fi
+	done
+}
+
+# swap_quote TO FROM: the quote of manifest FROM written into manifest TO.
+swap_quote()
+{
+	for f in key attest signature nonce; do
+		sed -i "s/\"$f\": *\"$(json_hex "$1" "$f")\"/\"$f\": \"$(json_hex "$2" "$f")\"/" "$1"
+	done
+}
+
+# rejected COPY MANIFEST: verify --store fails, naming the chunk of MANIFEST.
+rejected()
+{
+	r_chunk=${2##*/}
+	r_chunk=${r_chunk%.manifest}.chunk
+	if imalog verify --store "$1" --ak "$STORE/keys/$k_name.pub" >"$D/rejected.out" 2>&1; then
+		cat "$D/rejected.out"
+		echo "verify --store accepted the store"
+		return 1
+	fi
+	cat "$D/rejected.out"
+	grep -q "$r_chunk" "$D/rejected.out"
+}
+
+# A chunk with the quote of the next quoted chunk: a true quote, of another state.
+other_state_rejected()
+{
+	rm -rf "$D/t1"
+	cp -a "$STORE" "$D/t1"
+	set -- $(quoted_manifests "$D/t1")
+	[ $# -ge 3 ] || return 1
+	swap_quote "$2" "$3"
+	rejected "$D/t1" "$2"
+}
+
 ktest_check daemon-quotes run_daemon
 ktest_check key-stored key_stored
 ktest_check chunks-quoted chunks_quoted
 ktest_check quotes-verify quotes_verify
 ktest_check deletions-at-cuts deletions_at_cuts
 ktest_check whole-log-every-bank whole_log
+ktest_check store-proven-by-tpm store_proven
+ktest_check other-state-rejected other_state_rejected
 ktest_export "$D/imalogd.log" "$D/quoted.txt"
