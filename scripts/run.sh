@@ -196,6 +196,7 @@ report()
 		"aggregates checked:" "$(json "$v" aggregates) snapshot_aggregate records" \
 		"quote:" "$(json "$v" quote scheme)/$(json "$v" quote hash) signature over PCRs $(fact quote_selection), this run's nonce ($(($(wc -c <"$run/nonce") / 2)) bytes from this host)" \
 		"quoted state:" "$(json "$v" matched_records) records match it, $(json "$v" records_after) follow" \
+		"chunk ends proven:" "$(json "$v" chunk_proofs tpm) by the TPM (quotes by the same key, $(fact quote_key)), $(json "$v" chunk_proofs aggregate) by an aggregate, $(json "$v" chunk_proofs manifest) by the manifest only" \
 		"kernel memory (SUnreclaim):" "$before kB before the workload, $after kB after ($((after - before)) kB)" \
 		"time:" "$((SECONDS - start)) s $when; guest $(fact guest_seconds) s (workload and quote $(awk -v a="$(fact start_seconds)" -v b="$(fact end_seconds)" 'BEGIN { printf "%.0f", b - a }') s), host verification $(fact host_verify_seconds) s"
 	if [ "$rc" != 0 ]; then
