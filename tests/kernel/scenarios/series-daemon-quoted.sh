@@ -4,11 +4,12 @@
 #   against the records up to its chunk's end with the key the daemon stored, deletions fall
 #   exactly at chunk ends, and the whole log is complete and replays to the TPM in every bank.
 #   imalog verify --store --ak counts every quoted chunk's end as proven by the TPM, and rejects
-#   the store, naming the chunk, when a chunk's quote is replaced by the quote of another state.
-#   (A quote by another key is tests/verifier/test-quoted-cuts.sh: the AK is a primary key of a
-#   fixed template, so every imalogd on this TPM makes the same one.)
+#   the store, naming the chunk, when a chunk's quote is replaced by the quote of another state,
+#   or by a quote of a second attestation key of the same TPM (made with tpm2-tools: the AK is a
+#   primary of a fixed template, so a second imalogd would make the same key).
 # cmdline: ima_policy=tcb ima_hash=sha256
 # timeout: 600
+# guest-bin: tpm2
 # guest-lib: libtss2-tcti-device.so.0
 
 D=/tmp/daemon
@@ -199,6 +200,34 @@ other_state_rejected()
 	rejected "$D/t1" "$2"
 }
 
+# A chunk with a quote by a second key of this TPM (RSA, of the same attributes), its public
+# part in keys/ under its name: signed by the TPM, but not by the key the verifier trusts (and
+# of the TPM's present state: no key can quote a state that has passed).
+other_key_rejected()
+{
+	export TPM2TOOLS_TCTI=device:/dev/tpmrm0
+	tpm2 createprimary -C e -G rsa2048:rsassa-sha256:null \
+		-a 'restricted|sign|fixedtpm|fixedparent|sensitivedataorigin|userwithauth' \
+		-c "$D/ak2.ctx" >/dev/null &&
+		tpm2 readpublic -c "$D/ak2.ctx" -o "$D/ak2.pub" -n "$D/ak2.name" >/dev/null &&
+		tpm2 quote -c "$D/ak2.ctx" -l "$(series_banks | sed 's/,/:10+/g; s/$/:10/')" \
+			-q 00112233445566778899aabbccddeeff -g sha256 -m "$D/ak2.attest" \
+			-s "$D/ak2.sig" >/dev/null || return 1
+	o_name=$(xxd -p "$D/ak2.name" | tr -d '\n')
+	rm -rf "$D/t2"
+	cp -a "$STORE" "$D/t2"
+	cp "$D/ak2.pub" "$D/t2/keys/$o_name.pub"
+	set -- $(quoted_manifests "$D/t2")
+	o_to=$2
+	for f in key:"$o_name" attest:"$(xxd -p "$D/ak2.attest" | tr -d '\n')" \
+		signature:"$(xxd -p "$D/ak2.sig" | tr -d '\n')" nonce:00112233445566778899aabbccddeeff; do
+		sed -i "s/\"${f%%:*}\": *\"$(json_hex "$o_to" "${f%%:*}")\"/\"${f%%:*}\": \"${f#*:}\"/" "$o_to"
+	done
+	echo "chunk ${o_to##*/}: quote by key $o_name"
+	# Its state is the TPM's now, not the chunk's end: the verifier may name either failure.
+	rejected "$D/t2" "$o_to" && grep -q "key $o_name" "$D/rejected.out"
+}
+
 ktest_check daemon-quotes run_daemon
 ktest_check key-stored key_stored
 ktest_check chunks-quoted chunks_quoted
@@ -207,4 +236,5 @@ ktest_check deletions-at-cuts deletions_at_cuts
 ktest_check whole-log-every-bank whole_log
 ktest_check store-proven-by-tpm store_proven
 ktest_check other-state-rejected other_state_rejected
+ktest_check other-key-rejected other_key_rejected
 ktest_export "$D/imalogd.log" "$D/quoted.txt"
