@@ -120,7 +120,7 @@ static const char *const quote_modes[] = {
 	[QUOTE_NO] = "no",
 };
 
-/* A persistent handle (TPM 2.0 Part 2, 7.2: 0x81xxxxxx), in hex with 0x. */
+/* A persistent handle (TPM 2.0 Part 2, 7.2: 0x81000000 to 0x81ffffff), in hex with 0x. */
 static int set_handle(const char *v, uint32_t *out)
 {
 	unsigned long h;
