@@ -12,28 +12,20 @@ set -euo pipefail
 imalog=$1 imalogd=$2 standin=$3
 here=$(cd "$(dirname "$0")" && pwd)
 
-if [ ! -c /dev/fuse ] || ! command -v fusermount3 >/dev/null || [ ! -x "$standin" ]; then
-	echo "SKIP: no /dev/fuse, fusermount3 or stand-in"
-	exit 77
-fi
+# shellcheck source=tests/daemon/lib.sh
+. "$here/lib.sh"
+standin_required
 
 tmp=$(mktemp -d)
 others=()
 cleanup() {
-	local p m
-	for p in "$daemon_pid" "${others[@]}"; do
+	local p
+	for p in "${others[@]}"; do
 		if [ -n "$p" ]; then kill -9 "$p" 2>/dev/null || true; fi
 	done
-	for m in "$tmp"/*/; do
-		if mountpoint -q "$m"; then
-			fusermount3 -u "$m" 2>/dev/null || umount "$m" || true
-		fi
-	done
-	rm -rf "$tmp"
+	standin_cleanup
 }
 trap cleanup EXIT
-# shellcheck source=tests/daemon/lib.sh
-. "$here/lib.sh"
 
 boot1=f0000000-0000-4000-8000-000000000001
 boot2=f0000000-0000-4000-8000-000000000002

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=bash disable=SC2154 # imalog, imalogd, standin and tmp: set by the caller
-# Helpers for the imalogd tests on the stand-in (crash.sh, faults.sh); sourced, not run.
-# The caller sets imalog, imalogd, standin and tmp (a scratch directory it removes) first.
+# Helpers for the imalogd tests on the stand-in (crash.sh, faults.sh, ...); sourced, not run.
+# The caller sets imalog, imalogd and standin before it sources this, and tmp (a scratch
+# directory, which standin_cleanup removes) before it calls the helpers.
 
 passed=0 failed=0
 standin_pid="" daemon_pid=""
@@ -9,6 +10,27 @@ standin_pid="" daemon_pid=""
 # every record appended) and the store the daemon writes.
 ima="" sock="" state="" store=""
 export B=binary_runtime_measurements
+
+# standin_required: skip the test (exit 77) without FUSE or the stand-in.
+standin_required() {
+	if [ ! -c /dev/fuse ] || ! command -v fusermount3 >/dev/null || [ ! -x "$standin" ]; then
+		echo "SKIP: no /dev/fuse, fusermount3 or stand-in"
+		exit 77
+	fi
+}
+
+# standin_cleanup: what every test's EXIT trap does last: kill the daemon, unmount every
+# stand-in under $tmp, remove $tmp.
+standin_cleanup() {
+	local m
+	if [ -n "$daemon_pid" ]; then kill -9 "$daemon_pid" 2>/dev/null || true; fi
+	for m in "$tmp"/*/; do
+		if mountpoint -q "$m"; then
+			fusermount3 -u "$m" 2>/dev/null || umount "$m" || true
+		fi
+	done
+	rm -rf "$tmp"
+}
 
 # A file descriptor that never has data: `read -t` on it sleeps without starting a process.
 exec {nap_fd}<> <(:)

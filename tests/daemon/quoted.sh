@@ -15,10 +15,9 @@ set -euo pipefail
 imalog=$1 imalogd=$2 standin=$3
 here=$(cd "$(dirname "$0")" && pwd)
 
-if [ ! -c /dev/fuse ] || ! command -v fusermount3 >/dev/null || [ ! -x "$standin" ]; then
-	echo "SKIP: no /dev/fuse, fusermount3 or stand-in"
-	exit 77
-fi
+# shellcheck source=tests/daemon/lib.sh
+. "$here/lib.sh"
+standin_required
 for tool in swtpm tpm2_startup tpm2_pcrextend tpm2_readpublic tpm2_createprimary \
 	tpm2_evictcontrol python3; do
 	if ! command -v "$tool" >/dev/null; then
@@ -29,20 +28,11 @@ done
 
 tmp=$(mktemp -d)
 cleanup() {
-	local m
-	if [ -n "$daemon_pid" ]; then kill -9 "$daemon_pid" 2>/dev/null || true; fi
 	swtpm_stop
-	for m in "$tmp"/*/; do
-		if mountpoint -q "$m"; then
-			fusermount3 -u "$m" 2>/dev/null || umount "$m" || true
-		fi
-	done
-	rm -rf "$tmp"
+	standin_cleanup
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM	# through the EXIT trap: swtpm must not outlive a timeout
-# shellcheck source=tests/daemon/lib.sh
-. "$here/lib.sh"
 # shellcheck source=tests/swtpm.sh
 . "$here/../swtpm.sh"
 

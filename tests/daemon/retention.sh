@@ -12,20 +12,12 @@ set -euo pipefail
 imalog=$1 imalogd=$2 standin=$3
 here=$(cd "$(dirname "$0")" && pwd)
 
-if [ ! -c /dev/fuse ] || ! command -v fusermount3 >/dev/null || [ ! -x "$standin" ]; then
-	echo "SKIP: no /dev/fuse, fusermount3 or stand-in"
-	exit 77
-fi
-
-tmp=$(mktemp -d)
-cleanup() {
-	if [ -n "$daemon_pid" ]; then kill -9 "$daemon_pid" 2>/dev/null || true; fi
-	if [ -n "$ima" ] && mountpoint -q "$ima"; then fusermount3 -u "$ima" || true; fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
 # shellcheck source=tests/daemon/lib.sh
 . "$here/lib.sh"
+standin_required
+
+tmp=$(mktemp -d)
+trap standin_cleanup EXIT
 
 export IMALOG_BOOT_ID=ac000000-0000-4000-8000-000000000001
 # keep_chunks = 2: every chunk but the newest two may go, once acknowledged.
